@@ -1,0 +1,302 @@
+"""One request, one transaction: body decoding, authentication, idempotency, commit.
+
+For every authenticated route this middleware
+
+1. reads the body (size-limited) and turns Stripe's form encoding into JSON, so handlers
+   declare one typed model for both encodings, and sets aside ``expand[]``;
+2. authenticates the key and records the acting :class:`~api.auth.Principal`;
+3. claims the ``Idempotency-Key`` of a POST (or replays / refuses it);
+4. opens the request's session, runs the handler, and then commits the business change
+   and the stored idempotent response together, or rolls both back.
+
+The response is held until the commit succeeds, so a client never sees a success that
+was not durably applied; a transaction that loses a race (deadlock, serialization
+failure, a busy SQLite) is rolled back and the request runs again, a bounded number of
+times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.orm import Session
+
+from api import forms, idempotency
+from api.auth import Principal, authenticate_request, is_public
+from api.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
+from core.database import Database, is_retryable
+from core.ids import new_id
+from core.settings import Settings
+
+MAX_BODY = 1024 * 1024
+MAX_UPLOAD = 32 * 1024 * 1024
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ATTEMPTS = 5
+
+
+@dataclass
+class Response:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+
+    async def collect(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+
+    async def send_to(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": bytes(self.body)})
+
+
+def error(api_error: ApiError) -> Response:
+    body = json.dumps(api_error.body(), separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return Response(api_error.status, headers, bytearray(body))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.extend(message.get("body", b""))
+        if len(chunks) > limit:
+            raise InvalidRequest("The request body is too large.", status=413)
+        if not message.get("more_body"):
+            break
+    return bytes(chunks)
+
+
+def normalise_body(scope: Scope, raw: bytes) -> tuple[bytes, Any]:
+    """Return the body handlers parse and the parameters idempotency compares.
+
+    Form and JSON bodies both become JSON (``expand`` removed into ``state["expand"]``);
+    multipart uploads pass through and are compared by their hash.
+    """
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/"):
+        return raw, {"sha256": hashlib.sha256(raw).hexdigest()}
+    if not raw.strip():
+        params: Any = {}
+    elif content_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            params = forms.decode_body(raw)
+        except forms.FormError as exc:
+            raise InvalidRequest(str(exc), param=exc.param or None) from exc
+    elif content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            params = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidRequest("Invalid JSON in the request body.") from exc
+        if not isinstance(params, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+    else:
+        raise InvalidRequest(
+            "Unsupported media type: send application/x-www-form-urlencoded or application/json.",
+            status=415,
+        )
+    expand = params.pop("expand", None)
+    scope["state"]["expand"] = expand if isinstance(expand, list) else []
+    body = json.dumps(params, separators=(",", ":")).encode()
+    headers = [
+        (k, v) for k, v in scope["headers"] if k.lower() not in (b"content-type", b"content-length")
+    ]
+    headers += [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope["headers"] = headers
+    return body, params
+
+
+def _replay(outcome: idempotency.Replay) -> Response:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in outcome.headers]
+    headers += [
+        (b"content-length", str(len(outcome.body)).encode()),
+        (b"idempotent-replayed", b"true"),
+    ]
+    if outcome.request_id:
+        headers.append((b"original-request", outcome.request_id.encode()))
+    return Response(outcome.status, headers, bytearray(outcome.body))
+
+
+def _idempotency_refusal(outcome: idempotency.Outcome, key: str) -> Response | None:
+    if isinstance(outcome, idempotency.Replay):
+        return _replay(outcome)
+    if isinstance(outcome, idempotency.Mismatch):
+        return error(
+            IdempotencyError(
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{key}' if you meant to "
+                "execute a different request.",
+                param="Idempotency-Key",
+            )
+        )
+    if isinstance(outcome, idempotency.InFlight):
+        return error(
+            Conflict(
+                f"There is currently another in-progress request using this Idempotency-Key "
+                f"'{key}'; retry after it completes.",
+                code="idempotency_key_in_use",
+            )
+        )
+    return None
+
+
+def _close(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def _commit_with_record(
+    session: Session, record_id: str | None, response: Response, request_id: str, *, keep: bool
+) -> None:
+    if keep and record_id:
+        stored = [
+            [k.decode("latin-1"), v.decode("latin-1")]
+            for k, v in response.headers
+            if k.lower() == b"content-type"
+        ]
+        idempotency.complete(
+            session, record_id, response.status, stored, bytes(response.body), request_id
+        )
+    _close(session, commit=keep)
+
+
+class UnitOfWorkMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.idempotency_ttl = dt.timedelta(seconds=settings.idempotency_ttl_seconds)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        opt = getattr(scope.get("route_handler"), "opt", None) or {}
+        if is_public(scope["path"], opt):
+            await next_app(scope, receive, send)
+            return
+        scope.setdefault("state", {}).setdefault("request_id", new_id("req", 14))
+        try:
+            raw = await _read_body(receive, MAX_UPLOAD if opt.get("upload") else MAX_BODY)
+            body, params = normalise_body(scope, raw)
+            principal = await anyio.to_thread.run_sync(self._authenticate, scope)
+        except ApiError as api_error:
+            await error(api_error).send_to(send)
+            return
+        scope["state"]["principal"] = principal
+        scope["state"]["params"] = params
+
+        record_id: str | None = None
+        key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
+        if key is not None:
+            if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
+                message = "Idempotency-Key must be 1 to 255 characters."
+                await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
+                return
+            fingerprint = idempotency.fingerprint(scope["method"], scope["path"], params)
+            outcome = await anyio.to_thread.run_sync(self._claim, principal, key, fingerprint)
+            refusal = _idempotency_refusal(outcome, key)
+            if refusal is not None:
+                await refusal.send_to(send)
+                return
+            assert isinstance(outcome, idempotency.Claimed)
+            record_id = outcome.record_id
+
+        try:
+            response = await self._run(scope, body, record_id, next_app)
+        except BaseException:
+            if record_id:
+                await anyio.to_thread.run_sync(self._release, record_id)
+            raise
+        await response.send_to(send)
+
+    async def _run(
+        self, scope: Scope, body: bytes, record_id: str | None, next_app: ASGIApp
+    ) -> Response:
+        """Run the handler in a transaction; run it again if the transaction lost a race."""
+        state = scope["state"]
+        write = scope["method"] in WRITE_METHODS
+        for attempt in range(1, ATTEMPTS + 1):
+            state.pop("exception", None)
+            state.pop("keep_changes", None)
+            session = await anyio.to_thread.run_sync(partial(self.db.session, write=write))
+            state["session"] = session
+            response = Response()
+            try:
+                await next_app(scope, _replaying(body), response.collect)
+            except BaseException:
+                await anyio.to_thread.run_sync(partial(_close, session, commit=False))
+                raise
+            failure = state.get("exception")
+            if failure is not None and is_retryable(failure) and attempt < ATTEMPTS:
+                await anyio.to_thread.run_sync(partial(_close, session, commit=False))
+                continue
+            keep = response.status < 400 or bool(state.get("keep_changes"))
+            request_id = state.get("request_id", "")
+            try:
+                await anyio.to_thread.run_sync(
+                    partial(
+                        _commit_with_record, session, record_id, response, request_id, keep=keep
+                    )
+                )
+            except Exception as exc:
+                if is_retryable(exc) and attempt < ATTEMPTS:
+                    continue
+                raise
+            if not keep and record_id:
+                await anyio.to_thread.run_sync(self._release, record_id)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _authenticate(self, scope: Scope) -> Principal:
+        with self.db.transaction(write=False) as session:
+            return authenticate_request(session, scope.get("headers", []))
+
+    def _claim(self, principal: Principal, key: str, fingerprint: str) -> idempotency.Outcome:
+        return self.db.run(
+            lambda s: idempotency.claim(
+                s, principal.idempotency_scope, key, fingerprint, self.idempotency_ttl
+            )
+        )
+
+    def _release(self, record_id: str) -> None:
+        self.db.run(lambda s: idempotency.release(s, record_id))
+
+
+def _replaying(body: bytes) -> Receive:
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,93 @@
+"""Process-wide configuration, read once from ``CORRIDOR_*`` environment variables.
+
+Every command (serve, migrate, keys, worker, beat) reads the same settings, so one
+environment describes one deployment. Unset, everything points at the embedded default:
+a SQLite file and in-process background work under ``CORRIDOR_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PREFIX = "CORRIDOR_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One deployment's configuration. Build with :func:`get_settings`."""
+
+    data_dir: Path
+    database_url: str
+    broker_url: str | None
+    """``None`` selects the embedded task runner (no broker server needed)."""
+    vault_keys: str | None
+    """``kid:base64key,kid2:base64key``; the first key encrypts, all decrypt."""
+    audit_signing_key: str | None
+    stripe_api_key: str | None
+    stripe_api_base: str | None
+    stripe_webhook_secret: str | None
+    wallet_notification_secret: str | None
+    smtp_url: str | None
+    authorization_ttl_seconds: int = 7 * 24 * 3600
+    idempotency_ttl_seconds: int = 24 * 3600
+    rate_limit_per_minute: int = 0
+    """0 disables per-key rate limiting."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_tasks(self) -> bool:
+        return self.broker_url is None
+
+
+def default_data_dir() -> Path:
+    return Path(_env("DATA_DIR", "./corridor-data") or "./corridor-data").resolve()
+
+
+def load_settings() -> Settings:
+    data_dir = default_data_dir()
+    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'corridor.db'}"
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        broker_url=_env("BROKER_URL"),
+        vault_keys=_env("VAULT_KEYS"),
+        audit_signing_key=_env("AUDIT_SIGNING_KEY"),
+        stripe_api_key=_env("STRIPE_API_KEY"),
+        stripe_api_base=_env("STRIPE_API_BASE"),
+        stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
+        wallet_notification_secret=_env("WALLET_NOTIFICATION_SECRET"),
+        smtp_url=_env("SMTP_URL"),
+        authorization_ttl_seconds=_env_int("AUTHORIZATION_TTL_SECONDS", 7 * 24 * 3600),
+        idempotency_ttl_seconds=_env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 0),
+        public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process; tests call ``get_settings.cache_clear()``."""
+    return load_settings()

@@ -1,0 +1,209 @@
+"""The task queue: how durable jobs (:mod:`core.jobs`) reach a worker.
+
+Production runs Celery with Redis or RabbitMQ (``CORRIDOR_BROKER_URL``): after a
+transaction commits, each new job's id is sent as a ``corridor.run_job`` message
+(``acks_late``, so a worker killed mid-job leaves the message to be redelivered), and
+``corridor beat`` sends ``corridor.sweep`` every few seconds, which re-dispatches any due
+or orphaned job and enqueues periodic work. The embedded default has no broker: an
+in-process worker thread does exactly what the sweep and the workers do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from celery import Celery
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core import jobs
+from core.database import Database, get_database, utcnow
+from core.settings import Settings
+
+log = logging.getLogger("corridor.tasks")
+
+SWEEP_INTERVAL = dt.timedelta(seconds=2)
+
+celery_app = Celery("corridor")
+celery_app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    beat_schedule={
+        "corridor-sweep": {"task": "corridor.sweep", "schedule": SWEEP_INTERVAL.total_seconds()}
+    },
+)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Work enqueued once per ``every`` (keyed on the period, so many beats enqueue once)."""
+
+    job_name: str
+    every: dt.timedelta
+
+    def key(self, now: dt.datetime) -> str:
+        bucket = int(now.timestamp() // self.every.total_seconds())
+        return f"periodic:{self.job_name}:{bucket}"
+
+
+_PERIODIC: list[Periodic] = []
+
+
+def periodic(job_name: str, every: dt.timedelta) -> None:
+    """Run job ``job_name`` (no arguments) once per ``every`` on whatever runs the sweep."""
+    _PERIODIC.append(Periodic(job_name, every))
+
+
+def sweep(db: Database, now: dt.datetime | None = None) -> list[str]:
+    """Enqueue due periodic work and return the ids of every job that is due now."""
+    now = now or utcnow()
+
+    def work(session: Session) -> list[str]:
+        for item in _PERIODIC:
+            jobs.enqueue(session, item.job_name, item.key(now))
+        return jobs.due_jobs(session, now=now)
+
+    return db.run(work)
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, job_ids: list[str]) -> None: ...
+
+
+class CeleryDispatcher:
+    def dispatch(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            run_job.apply_async(args=[job_id])
+
+
+class EmbeddedWorker:
+    """A worker thread inside the API process: the broker-less default.
+
+    It sweeps on an interval and immediately when a transaction commits new jobs, and runs
+    jobs on a small thread pool, outside any request.
+    """
+
+    def __init__(self, db: Database, *, threads: int = 2, interval: float = 0.5) -> None:
+        self.db = db
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="corridor-job")
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="corridor-worker", daemon=True)
+
+    def start(self) -> EmbeddedWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def dispatch(self, job_ids: list[str]) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for job_id in sweep(self.db):
+                    self._submit(job_id)
+            except Exception:  # keep the worker alive; the next sweep retries
+                log.exception("embedded sweep failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def _submit(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._running:
+                return
+            self._running.add(job_id)
+
+        def run() -> None:
+            try:
+                jobs.execute(self.db, job_id)
+            except Exception:
+                log.exception("job %s crashed", job_id)
+            finally:
+                with self._lock:
+                    self._running.discard(job_id)
+                self._wake.set()
+
+        self._pool.submit(run)
+
+
+_dispatcher: Dispatcher | None = None
+
+
+def set_dispatcher(dispatcher: Dispatcher | None) -> None:
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def configure(settings: Settings) -> Celery:
+    """Point Celery at the configured broker; with none, jobs wait for an embedded worker."""
+    if settings.broker_url:
+        celery_app.conf.broker_url = settings.broker_url
+        set_dispatcher(CeleryDispatcher())
+    return celery_app
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    enqueued = session.info.pop("jobs_enqueued", None)
+    if not enqueued or _dispatcher is None:
+        return
+    now = utcnow()
+    due = [job_id for job_id, _key, run_after in enqueued if run_after <= now]
+    if due:
+        try:
+            _dispatcher.dispatch(due)
+        except Exception:  # the sweep will find them; never fail a committed request
+            log.exception("could not dispatch jobs %s", due)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("jobs_enqueued", None)
+
+
+@celery_app.task(name="corridor.run_job", acks_late=True)
+def run_job(job_id: str) -> str:
+    return jobs.execute(get_database(), job_id)
+
+
+@celery_app.task(name="corridor.sweep")
+def sweep_task() -> int:
+    due = sweep(get_database())
+    for job_id in due:
+        run_job.apply_async(args=[job_id])
+    return len(due)
+
+
+def run_pending(db: Database, *, until_idle: bool = True, limit: int = 1000) -> int:
+    """Run due jobs in this thread (the CLI's ``corridor jobs run`` and tests' drains)."""
+    ran = 0
+    while ran < limit:
+        due = sweep(db)
+        if not due:
+            break
+        for job_id in due:
+            if jobs.execute(db, job_id) == "done":
+                ran += 1
+        if not until_idle:
+            break
+    return ran

@@ -1,0 +1,240 @@
+"""Shared fixtures.
+
+The suite runs on the embedded default (SQLite files, the in-process worker) unless
+``CORRIDOR_TEST_DATABASE_URL`` names a PostgreSQL database; then ``db`` fixtures get a
+fresh schema each, the live service runs on the ``public`` schema, and, with
+``CORRIDOR_TEST_BROKER_URL`` set too, background jobs go through a real Celery worker
+process on that broker. Tests marked ``postgres`` need PostgreSQL and are skipped on
+SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import api.models  # noqa: F401  (all tables)
+from core.database import Base, Database, migrate
+
+TEST_DATABASE_URL = os.environ.get("CORRIDOR_TEST_DATABASE_URL", "")
+TEST_BROKER_URL = os.environ.get("CORRIDOR_TEST_BROKER_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set CORRIDOR_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    parsed = make_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+def make_test_database(tmp_path: Path) -> tuple[Database, Callable[[], None]]:
+    """A database with the current schema, and how to throw it away."""
+    if ON_POSTGRES:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = Database(TEST_DATABASE_URL, pool_size=1)
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db = Database(_with_search_path(TEST_DATABASE_URL, schema), pool_size=20)
+        Base.metadata.create_all(db.engine)
+
+        def drop() -> None:
+            db.dispose()
+            with admin.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+        return db, drop
+    db = Database(f"sqlite:///{tmp_path / 'corridor.db'}")
+    Base.metadata.create_all(db.engine)
+    return db, db.dispose
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database, drop = make_test_database(tmp_path)
+    yield database
+    drop()
+
+
+# --- the live service ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """A running Corridor: HTTP base URL, its database, and the settings it runs with."""
+
+    base_url: str
+    db: Database
+    settings: Any
+    admin_key: str
+
+    def stripe(self, key: str, **options: Any) -> Any:
+        import stripe
+
+        options.setdefault("max_network_retries", 0)
+        return stripe.StripeClient(key, base_addresses={"api": self.base_url}, **options)
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+        """Background work is asynchronous: poll until it shows."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met in time")
+            time.sleep(0.05)
+
+
+def _service_database(tmp_root: Path) -> str:
+    if ON_POSTGRES:
+        url = TEST_DATABASE_URL
+        reset = Database(url, pool_size=1)
+        with reset.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        reset.dispose()
+        return url
+    return f"sqlite:///{tmp_root / 'service.db'}"
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    import uvicorn
+
+    from api.app import create_app
+    from api.keys import issue_key
+    from core.settings import load_settings
+
+    root = tmp_path_factory.mktemp("service")
+    url = _service_database(root)
+    env = {
+        "CORRIDOR_DATA_DIR": str(root),
+        "CORRIDOR_DATABASE_URL": url,
+        "CORRIDOR_PUBLIC_BASE_URL": "http://127.0.0.1:{port}",
+    }
+    port = free_port()
+    env["CORRIDOR_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    if TEST_BROKER_URL:
+        env["CORRIDOR_BROKER_URL"] = TEST_BROKER_URL
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = load_settings()
+    migrate(url)
+    db = Database(url, pool_size=20)
+    with db.transaction() as session:
+        admin_key = issue_key(session, "admin", None, "tests").secret
+
+    worker: subprocess.Popen[bytes] | None = None
+    if TEST_BROKER_URL:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "worker",
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "WARNING",
+            ],
+            env={**os.environ},
+        )
+    app = create_app(db, settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield Service(f"http://127.0.0.1:{port}", db, settings, admin_key)
+    server.should_exit = True
+    thread.join(timeout=10)
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=20)
+    db.dispose()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    get_settings.cache_clear()
+
+
+@dataclass
+class Merchant:
+    account_id: str
+    key: str
+    client: Any
+
+
+@pytest.fixture
+def make_merchant(service: Service) -> Callable[..., Merchant]:
+    """Open a fresh merchant through the API (admin key) and issue it a key."""
+    from api.keys import issue_key
+
+    def make(country: str = "DE", currency: str = "eur", name: str = "Test Merchant") -> Merchant:
+        admin = service.stripe(service.admin_key)
+        account = admin.v1.accounts.create(
+            params={
+                "country": country,
+                "default_currency": currency,
+                "business_profile": {"name": name},
+            }
+        )
+        with service.db.transaction() as session:
+            key = issue_key(session, "merchant", account.id, "tests").secret
+        return Merchant(account.id, key, service.stripe(key))
+
+    return make
+
+
+@pytest.fixture
+def merchant(make_merchant: Callable[..., Merchant]) -> Merchant:
+    return make_merchant()
+
+
+@pytest.fixture
+def platform_key(service: Service) -> Callable[[str], str]:
+    from api.keys import issue_key
+
+    def make(role: str) -> str:
+        with service.db.transaction() as session:
+            return issue_key(session, role, None, "tests").secret
+
+    return make
