@@ -39,7 +39,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def quickstart(db: Database) -> tuple[str, str, str] | None:
-    """On an empty database: a demo merchant plus its key and an admin key, shown once."""
+    """On an empty embedded database: a demo merchant, its key and an admin key, shown once."""
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(Account)):
             return None
@@ -60,9 +60,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
-    migrate(settings.database_url)
+    if not args.no_migrate:
+        migrate(settings.database_url)
     db = _database(settings)
-    created = quickstart(db)
+    created = quickstart(db) if settings.is_sqlite else None
     if created:
         account_id, merchant_key, admin_key = created
         print(
@@ -190,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-migrate", action="store_true", help="a migration job runs them")
     serve.set_defaults(run=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)

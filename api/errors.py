@@ -221,7 +221,8 @@ def _to_api_error(exc: BaseException) -> ApiError:
             return InvalidRequest("The request body is too large.", status=413)
         if status == 415:
             return InvalidRequest(
-                "Unsupported media type: send application/x-www-form-urlencoded or application/json.",
+                "Unsupported media type: send application/x-www-form-urlencoded "
+                "or application/json.",
                 status=415,
             )
         if status == 429:

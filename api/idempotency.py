@@ -21,8 +21,10 @@ from sqlalchemy import JSON, Integer, LargeBinary, String, UniqueConstraint, del
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.database import Base, UTCDateTime, utcnow
+from core.database import Base, Database, UTCDateTime, utcnow
 from core.ids import new_id
+from core.jobs import job_handler
+from core.tasks import periodic
 
 LEASE = dt.timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
@@ -168,3 +170,12 @@ def purge_expired(session: Session, now: dt.datetime | None = None) -> int:
         delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= (now or utcnow()))
     )
     return result.rowcount or 0
+
+
+@job_handler("api.purge_idempotency_keys", max_attempts=3)
+def purge_expired_job(db: Database) -> None:
+    """Stored responses live 24 hours; this hourly job forgets the expired ones."""
+    db.run(purge_expired)
+
+
+periodic("api.purge_idempotency_keys", dt.timedelta(hours=1))

@@ -65,10 +65,7 @@ def paginate(
                 f"No such object: '{cursor_id}'", param=param, code="resource_missing"
             )
         bound = tuple_(cursor.created, cursor.id)
-        if page.starting_after:
-            query = query.where(key < bound)
-        else:
-            query = query.where(key > bound)
+        query = query.where(key < bound if page.starting_after else key > bound)
     if page.ending_before:
         rows = list(session.scalars(query.order_by(model.created, model.id).limit(page.limit + 1)))
         has_more = len(rows) > page.limit

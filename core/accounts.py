@@ -51,7 +51,11 @@ class Account(Base):
 
 def country_code(code: str, param: str = "country") -> str:
     """Validate an ISO 3166-1 alpha-2 code with pycountry and return it upper-case."""
-    if not isinstance(code, str) or len(code) != 2 or pycountry.countries.get(alpha_2=code.upper()) is None:
+    if (
+        not isinstance(code, str)
+        or len(code) != 2
+        or pycountry.countries.get(alpha_2=code.upper()) is None
+    ):
         raise AccountError(f"{code!r} is not an ISO 3166-1 alpha-2 country code", param)
     return code.upper()
 

@@ -185,11 +185,35 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+MIGRATION_LOCK = 0x636F72726964  # "corrid": one advisory lock id for schema changes
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the schema at ``url`` up to ``revision`` (Alembic; never ``create_all``)."""
+    """Bring the schema at ``url`` up to ``revision`` (Alembic; never ``create_all``).
+
+    On PostgreSQL an advisory lock serialises migrators, so several API replicas and a
+    migration job may all start at once.
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(config, revision)
+        return
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            connection.commit()
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                connection.commit()
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 _current: Database | None = None

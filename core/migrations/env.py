@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from alembic import context
+
 from core.database import Base, create_db_engine
 
 config = context.config

@@ -1,0 +1,86 @@
+"""Every route × every role: the access policy, written here independently of the code.
+
+The table below is the policy. The test fails if the OpenAPI document lists a route the
+table does not (a new route must be given a policy here), and checks each role against
+each route over HTTP: a role outside the policy gets 403, a role inside it never does.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+M, F, C, A = "merchant", "finance", "compliance", "admin"
+EVERYONE = {M, F, C, A}
+PUBLIC = "public"
+
+ACCESS: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/v1/account"): {M, A},
+    ("GET", "/v1/accounts"): {A},
+    ("POST", "/v1/accounts"): {A},
+    ("GET", "/v1/accounts/{account_id}"): {M, A},
+    ("POST", "/v1/accounts/{account_id}"): {A},
+}
+
+
+@pytest.fixture(scope="module")
+def routes(service) -> set[tuple[str, str]]:
+    schema = httpx.get(f"{service.base_url}/schema/openapi.json").json()
+    return {
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in ("get", "post", "delete", "put", "patch")
+    }
+
+
+def test_every_route_has_a_policy(routes):
+    missing = sorted(routes - set(ACCESS))
+    assert not missing, f"routes without an access policy in this table: {missing}"
+    stale = sorted(set(ACCESS) - routes)
+    assert not stale, f"policies for routes that no longer exist: {stale}"
+
+
+@pytest.fixture(scope="module")
+def keys(service) -> dict[str, str]:
+    """One key per role; the merchant's is bound to a fresh account."""
+    from api.keys import issue_key
+    from core.accounts import open_account
+
+    with service.db.transaction() as session:
+        account = open_account(
+            session, business_name="Access GmbH", country="DE", default_currency="EUR"
+        )
+        return {
+            M: issue_key(session, M, account.id).secret,
+            F: issue_key(session, F).secret,
+            C: issue_key(session, C).secret,
+            A: service.admin_key,
+        }
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "xx_doesnotexist", path)
+
+
+@pytest.mark.parametrize("route", sorted(ACCESS), ids=lambda r: f"{r[0]} {r[1]}")
+def test_role_matrix(service, keys, route):
+    method, path = route
+    policy = ACCESS[route]
+    url = service.base_url + _concrete(path)
+    if policy == PUBLIC:
+        assert httpx.request(method, url).status_code not in (401, 403)
+        return
+    assert httpx.request(method, url).status_code == 401
+    for role, key in keys.items():
+        response = httpx.request(method, url, headers={"Authorization": f"Bearer {key}"})
+        body = response.json() if response.content else {}
+        if role in policy:
+            assert response.status_code != 403, (role, response.text)
+            assert response.status_code < 500, (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.status_code, response.text)
+            assert body["error"]["type"] == "invalid_request_error"
