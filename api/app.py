@@ -14,6 +14,7 @@ from api.auth import role_guard
 from api.context import DEPENDENCIES
 from api.errors import error_response
 from api.resources.accounts import AccountController, own_account
+from api.resources.events import EventController, WebhookEndpointController
 from api.resources.health import health
 from api.unit_of_work import UnitOfWorkMiddleware
 from core import tasks
@@ -44,7 +45,7 @@ async def _stamp(message: Message, scope: Scope) -> None:
 
 
 def route_handlers() -> Sequence[Any]:
-    return [health, AccountController, own_account]
+    return [health, AccountController, own_account, EventController, WebhookEndpointController]
 
 
 def create_app(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import api.idempotency
 import api.keys
 import core.accounts
+import core.events
 import core.jobs
+import payments.vault
+import payments.webhooks
 
-__all__ = ["api", "core"]
+__all__ = ["api", "core", "payments"]

@@ -34,6 +34,7 @@ from api import forms, idempotency
 from api.auth import Principal, authenticate_request, is_public
 from api.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
 from core.database import Database, is_retryable
+from core.events import current_request
 from core.ids import new_id
 from core.settings import Settings
 
@@ -246,6 +247,7 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             state.pop("exception", None)
             state.pop("keep_changes", None)
             session = await anyio.to_thread.run_sync(partial(self.db.session, write=write))
+            current_request.set((state.get("request_id"), _header(scope, b"idempotency-key")))
             state["session"] = session
             response = Response()
             try:

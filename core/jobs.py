@@ -182,6 +182,10 @@ def next_due_at(session: Session) -> dt.datetime | None:
     ).scalar()
 
 
+def run_after(session: Session, job_id: str) -> dt.datetime | None:
+    return session.scalar(select(Job.run_after).where(Job.id == job_id, Job.status == "queued"))
+
+
 def execute(db: Database, job_id: str) -> str:
     """Claim and run one job; returns what happened (done, retry, failed, skipped)."""
     job = db.run(lambda s: claim(s, job_id))

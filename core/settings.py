@@ -36,21 +36,29 @@ class Settings:
 
     data_dir: Path
     database_url: str
-    broker_url: str | None
+    broker_url: str | None = None
     """``None`` selects the embedded task runner (no broker server needed)."""
-    vault_keys: str | None
+    vault_keys: str | None = None
     """``kid:base64key,kid2:base64key``; the first key encrypts, all decrypt."""
-    audit_signing_key: str | None
-    stripe_api_key: str | None
-    stripe_api_base: str | None
-    stripe_webhook_secret: str | None
-    wallet_notification_secret: str | None
-    smtp_url: str | None
+    audit_signing_key: str | None = None
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str | None = None
+    wallet_notification_secret: str | None = None
+    smtp_url: str | None = None
+    card_fingerprint_key: str | None = None
+    """base64; must be the same on every machine so a card keeps one fingerprint."""
+    bank_receiving_iban: str | None = None
+    bank_receiving_bic: str | None = None
+    bank_receiving_name: str = "Corridor Payments"
     authorization_ttl_seconds: int = 7 * 24 * 3600
     idempotency_ttl_seconds: int = 24 * 3600
     rate_limit_per_minute: int = 0
     """0 disables per-key rate limiting."""
     public_base_url: str = "http://127.0.0.1:8000"
+    webhook_retry_base_seconds: float = 60.0
+    """First retry delay of an outbound webhook; it doubles up to 12 hours, for 3 days."""
+    webhook_timeout_seconds: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,10 +88,16 @@ def load_settings() -> Settings:
         stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
         wallet_notification_secret=_env("WALLET_NOTIFICATION_SECRET"),
         smtp_url=_env("SMTP_URL"),
+        card_fingerprint_key=_env("CARD_FINGERPRINT_KEY"),
+        bank_receiving_iban=_env("BANK_RECEIVING_IBAN"),
+        bank_receiving_bic=_env("BANK_RECEIVING_BIC"),
+        bank_receiving_name=_env("BANK_RECEIVING_NAME", "Corridor Payments") or "",
         authorization_ttl_seconds=_env_int("AUTHORIZATION_TTL_SECONDS", 7 * 24 * 3600),
         idempotency_ttl_seconds=_env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 0),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "",
+        webhook_retry_base_seconds=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "60") or 60),
+        webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10),
     )
 
 

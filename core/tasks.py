@@ -183,7 +183,14 @@ def _forget_rolled_back(session: Session) -> None:
 
 @celery_app.task(name="corridor.run_job", acks_late=True)
 def run_job(job_id: str) -> str:
-    return jobs.execute(get_database(), job_id)
+    db = get_database()
+    outcome = jobs.execute(db, job_id)
+    if outcome == "retry":
+        # Come back when the job is due; the sweep would find it anyway, later.
+        run_after = db.run(lambda s: jobs.run_after(s, job_id), write=False)
+        if run_after is not None:
+            run_job.apply_async(args=[job_id], eta=run_after)
+    return outcome
 
 
 @celery_app.task(name="corridor.sweep")

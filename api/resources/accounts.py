@@ -25,6 +25,7 @@ from api.envelope import (
 from api.errors import InvalidRequest, NotFound, translate
 from api.pagination import PAGE, PageDep, list_of
 from core.accounts import Account, AccountError, country_code, get_account, open_account
+from core.events import emit
 from core.money import CurrencyError, currency_code
 
 
@@ -177,6 +178,7 @@ class AccountController(Controller):
         self, account_id: FromPath[str], data: JSONBody[AccountUpdate], session: SessionDep
     ) -> dict[str, Any]:
         account = _find(session, account_id)
+        before = render(account)
         if data.email is not None:
             account.email = data.email
         if data.business_profile is not None and data.business_profile.name:
@@ -186,7 +188,10 @@ class AccountController(Controller):
         account.settings = _settings(data.settings, account.settings or {})
         account.metadata_ = merge_metadata(account.metadata_, data.metadata)
         session.flush()
-        return render(account)
+        after = render(account)
+        changed = {k: v for k, v in before.items() if after.get(k) != v}
+        emit(session, account.id, "account.updated", after, previous_attributes=changed)
+        return after
 
 
 @get("/v1/account", sync_to_thread=True, opt=roles(MERCHANT, ADMIN))

@@ -23,6 +23,13 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/v1/accounts"): {A},
     ("GET", "/v1/accounts/{account_id}"): {M, A},
     ("POST", "/v1/accounts/{account_id}"): {A},
+    ("GET", "/v1/events"): {M, F, A},
+    ("GET", "/v1/events/{event_id}"): {M, F, A},
+    ("GET", "/v1/webhook_endpoints"): {M, A},
+    ("POST", "/v1/webhook_endpoints"): {M, A},
+    ("GET", "/v1/webhook_endpoints/{endpoint_id}"): {M, A},
+    ("POST", "/v1/webhook_endpoints/{endpoint_id}"): {M, A},
+    ("DELETE", "/v1/webhook_endpoints/{endpoint_id}"): {M, A},
 }
 
 
