@@ -12,7 +12,12 @@ import api.keys
 import core.accounts
 import core.events
 import core.jobs
-import payments.vault
+import core.vault
+import payments.methods
 import payments.webhooks
+import settlement.fees.store
+import settlement.fx.overrides
+import settlement.fx.quotes
+import settlement.fx.residuals
 
-__all__ = ["api", "core", "payments"]
+__all__ = ["api", "core", "payments", "settlement"]

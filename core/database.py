@@ -14,10 +14,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -59,6 +60,37 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A finite ``Decimal`` stored exactly, as its plain string (up to 64 characters).
+
+    Exchange rates span many orders of magnitude and carry up to fifteen significant
+    digits, so no single ``Numeric(p, s)`` fits them all, and SQLite's ``NUMERIC``
+    affinity goes through a binary float. The canonical decimal string keeps every digit
+    on both backends: what is read back is the very value that was written.
+    """
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError(f"DecimalText stores finite Decimals only, got {value!r}")
+        text = format(value, "f")
+        if len(text) > 64:
+            raise ValueError(f"{text} has more than 64 characters")
+        return text
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return Decimal(value)
+        except InvalidOperation as exc:  # pragma: no cover - only our own writes land here
+            raise ValueError(f"stored decimal {value!r} is not a decimal") from exc
 
 
 def utcnow() -> dt.datetime:

@@ -4,7 +4,7 @@ Building blocks (pure logic apart from the vault's table):
 
 - :mod:`payments.cards` — card checks, brand, fingerprint; :mod:`payments.bins` — the
   BIN table (data); :mod:`payments.stripe_test_cards` — Stripe's ``pm_card_*`` ids.
-- :mod:`payments.vault` / :mod:`payments.vault_keys` — AES-GCM tokenisation with
+- :mod:`core.vault` / :mod:`core.keyring` — AES-GCM tokenisation with
   rotating keys.
 - :mod:`payments.intent_state` — the PaymentIntent state machine.
 - :mod:`payments.rails` — one adapter per rail behind :class:`payments.rails.base.RailAdapter`.

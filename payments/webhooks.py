@@ -36,8 +36,8 @@ from core import jobs
 from core.database import Base, Database, UTCDateTime, utcnow
 from core.events import Event, render
 from core.ids import new_id
+from core.keyring import Keyring, Sealed
 from core.settings import Settings, get_settings
-from payments.vault_keys import Keyring, Sealed
 from payments.webhook_retry import RetrySchedule
 from payments.webhook_signature import generate_endpoint_secret, sign
 

@@ -140,7 +140,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     env = {
         "CORRIDOR_DATA_DIR": str(root),
         "CORRIDOR_DATABASE_URL": url,
-        "CORRIDOR_PUBLIC_BASE_URL": "http://127.0.0.1:{port}",
+        "CORRIDOR_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "CORRIDOR_WEBHOOK_TIMEOUT_SECONDS": "2",
     }
     port = free_port()
     env["CORRIDOR_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
@@ -157,21 +158,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     with db.transaction() as session:
         admin_key = issue_key(session, "admin", None, "tests").secret
 
-    worker: subprocess.Popen[bytes] | None = None
+    processes: list[subprocess.Popen[bytes]] = []
     if TEST_BROKER_URL:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "worker",
-                "--concurrency",
-                "4",
-                "--loglevel",
-                "WARNING",
-            ],
-            env={**os.environ},
-        )
+        for command in (["worker", "--concurrency", "4"], ["beat"]):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "api.cli", *command, "--loglevel", "WARNING"],
+                    env={**os.environ},
+                )
+            )
     app = create_app(db, settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -184,9 +179,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     yield Service(f"http://127.0.0.1:{port}", db, settings, admin_key)
     server.should_exit = True
     thread.join(timeout=10)
-    if worker is not None:
-        worker.terminate()
-        worker.wait(timeout=20)
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=20)
     db.dispose()
     for key, value in saved.items():
         if value is None:

@@ -14,8 +14,8 @@ from api.envelope import Metadata, Request, ShortText, merge_metadata
 from api.errors import InvalidRequest, NotFound, translate
 from api.pagination import PAGE, PageDep, list_of
 from core.events import Event, render
+from core.keyring import Keyring
 from core.settings import get_settings
-from payments.vault_keys import Keyring
 from payments.webhooks import (
     EndpointError,
     WebhookEndpoint,

@@ -16,8 +16,8 @@ import hmac
 import secrets
 from typing import Final
 
+from core.key_files import load_or_create_text
 from core.settings import Settings
-from payments.key_files import load_or_create_text
 
 PROVIDERS: Final = ("alipay", "wechat_pay", "paypal", "bank_transfer")
 MASTER_FILE: Final = "rail_notification.secret"

@@ -13,9 +13,17 @@ import pytest
 from sqlalchemy import text
 
 from core.database import Database
+from core.key_files import KeyFileError, load_or_create_key
+from core.keyring import (
+    FINGERPRINT_KEY_FILE,
+    VAULT_KEY_FILE,
+    Keyring,
+    KeyringError,
+    fingerprint_key,
+    new_key_spec,
+)
 from core.settings import Settings
-from payments.key_files import KeyFileError, load_or_create_key
-from payments.vault import (
+from core.vault import (
     VaultEntry,
     VaultError,
     last4,
@@ -25,14 +33,6 @@ from payments.vault import (
     store,
     store_bank_account_number,
     store_card_number,
-)
-from payments.vault_keys import (
-    FINGERPRINT_KEY_FILE,
-    VAULT_KEY_FILE,
-    Keyring,
-    KeyringError,
-    fingerprint_key,
-    new_key_spec,
 )
 
 PAN = "4000003920000003"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:53:13.125664
+Create Date: 2026-11-22 22:03:38.288473
 """
 
 from __future__ import annotations
@@ -98,6 +98,85 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_events_created"), ["created"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_object_id"), ["object_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_type"), ["type"], unique=False)
+
+    op.create_table(
+        "fee_schedules",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("owner", sa.String(length=64), nullable=False),
+        sa.Column("percent_ppm", sa.Integer(), nullable=False),
+        sa.Column("fixed_fees", sa.JSON(), nullable=False),
+        sa.Column("cross_border_ppm", sa.Integer(), nullable=False),
+        sa.Column("fx_markup_ppm", sa.Integer(), nullable=False),
+        sa.Column("minimum_fees", sa.JSON(), nullable=False),
+        sa.Column("refund_fees", sa.JSON(), nullable=False),
+        sa.Column("payout_fees", sa.JSON(), nullable=False),
+        sa.Column("refund_fee_policy", sa.String(length=16), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_schedules")),
+        sa.UniqueConstraint("owner", name=op.f("uq_fee_schedules_owner")),
+    )
+    op.create_table(
+        "fx_quotes",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("from_currency", sa.String(length=3), nullable=False),
+        sa.Column("to_currency", sa.String(length=3), nullable=False),
+        sa.Column("mid_rate", core.database.DecimalText(length=64), nullable=False),
+        sa.Column("spread_ppm", sa.Integer(), nullable=False),
+        sa.Column("all_in_rate", core.database.DecimalText(length=64), nullable=False),
+        sa.Column("rate_source", sa.String(length=128), nullable=False),
+        sa.Column("rate_as_of", sa.Date(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("consumed_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consumed_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_quotes")),
+    )
+    with op.batch_alter_table("fx_quotes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_fx_quotes_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "fx_rate_overrides",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("base", sa.String(length=3), nullable=False),
+        sa.Column("quote", sa.String(length=3), nullable=False),
+        sa.Column("rate", core.database.DecimalText(length=64), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rate_overrides")),
+    )
+    with op.batch_alter_table("fx_rate_overrides", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_fx_rate_overrides_pair", ["base", "quote", "valid_from"], unique=False
+        )
+
+    op.create_table(
+        "fx_rounding_residuals",
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("residual", core.database.DecimalText(length=64), nullable=False),
+        sa.Column("updated", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("currency", name=op.f("pk_fx_rounding_residuals")),
+    )
+    op.create_table(
+        "payment_methods",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("card", sa.JSON(), nullable=True),
+        sa.Column("vault_token", sa.String(length=40), nullable=True),
+        sa.Column("test_token", sa.String(length=80), nullable=True),
+        sa.Column("billing_details", sa.JSON(), nullable=False),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_methods")),
+    )
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payment_methods_account_id"), ["account_id"], unique=False
+        )
 
     op.create_table(
         "payments_vault_entries",
@@ -233,6 +312,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payments_vault_entries_kid"))
 
     op.drop_table("payments_vault_entries")
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_methods_account_id"))
+
+    op.drop_table("payment_methods")
+    op.drop_table("fx_rounding_residuals")
+    with op.batch_alter_table("fx_rate_overrides", schema=None) as batch_op:
+        batch_op.drop_index("ix_fx_rate_overrides_pair")
+
+    op.drop_table("fx_rate_overrides")
+    with op.batch_alter_table("fx_quotes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_fx_quotes_account_id"))
+
+    op.drop_table("fx_quotes")
+    op.drop_table("fee_schedules")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_type"))
         batch_op.drop_index(batch_op.f("ix_events_object_id"))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
 from core.ids import new_id
-from payments.vault_keys import Keyring, KeyringError, Sealed
+from core.keyring import Keyring, KeyringError, Sealed
 
 SecretKind = Literal["card_number", "bank_account_number"]
 _KINDS: Final = frozenset({"card_number", "bank_account_number"})

@@ -2,7 +2,7 @@
 
 ``CORRIDOR_VAULT_KEYS`` holds ``kid:base64key,kid2:base64key``: the first key encrypts,
 every listed key decrypts. Rotation is therefore: put the new key first and restart
-every process, run the re-encryption (:func:`payments.vault.reencrypt_all`; run it again
+every process, run the re-encryption (:func:`core.vault.reencrypt_all`; run it again
 if an old process may still have written), then drop the old key. Nonces are 96 random
 bits, so rotate well before 2^32 encryptions under one key. When no
 keys are configured (the embedded default) one key is generated once in
@@ -26,8 +26,8 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from core.key_files import load_or_create_key, load_or_create_text
 from core.settings import Settings
-from payments.key_files import load_or_create_key, load_or_create_text
 
 KEY_BYTES: Final = 32
 NONCE_BYTES: Final = 12
