@@ -10,12 +10,28 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Scope
 
+from api import wiring
 from api.auth import role_guard
 from api.context import DEPENDENCIES
 from api.errors import error_response
+from api.resources import (
+    fee_schedules,
+    ledger,
+    payouts,
+    provider_webhooks,
+    receipts,
+    reconciliation,
+    settlement_runs,
+    test_helpers,
+)
 from api.resources.accounts import AccountController, own_account
+from api.resources.balance import BalanceTransactionController, balance
 from api.resources.events import EventController, WebhookEndpointController
+from api.resources.fx import FxQuoteController, fx_rates
 from api.resources.health import health
+from api.resources.payment_intents import PaymentIntentController
+from api.resources.payment_methods import PaymentMethodController
+from api.resources.refunds import RefundController
 from api.unit_of_work import UnitOfWorkMiddleware
 from core import tasks
 from core.database import Database, set_database
@@ -45,7 +61,28 @@ async def _stamp(message: Message, scope: Scope) -> None:
 
 
 def route_handlers() -> Sequence[Any]:
-    return [health, AccountController, own_account, EventController, WebhookEndpointController]
+    return [
+        health,
+        AccountController,
+        own_account,
+        EventController,
+        WebhookEndpointController,
+        PaymentMethodController,
+        PaymentIntentController,
+        RefundController,
+        balance,
+        BalanceTransactionController,
+        fx_rates,
+        FxQuoteController,
+        *provider_webhooks.ROUTES,
+        *test_helpers.ROUTES,
+        *receipts.ROUTES,
+        *ledger.ROUTES,
+        *fee_schedules.ROUTES,
+        *payouts.ROUTES,
+        *settlement_runs.ROUTES,
+        *reconciliation.ROUTES,
+    ]
 
 
 def create_app(
@@ -59,6 +96,7 @@ def create_app(
     db = db or Database(settings.database_url)
     set_database(db)
     tasks.configure(settings)
+    wiring.install()
     run_worker = settings.embedded_tasks if embedded_worker is None else embedded_worker
     worker: list[tasks.EmbeddedWorker] = []
 

@@ -131,8 +131,11 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from api import wiring
+
     db = _database(settings)
     tasks.configure(settings)
+    wiring.install()
     if settings.embedded_tasks:
         print("no CORRIDOR_BROKER_URL: running the embedded worker loop", file=sys.stderr)
         worker = tasks.EmbeddedWorker(db, threads=args.concurrency).start()

@@ -20,10 +20,14 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def _expand(request: Request[Any, Any, Any]) -> list[str]:
+    """``expand`` from the body, or the query in any of its spellings (``expand[]``,
+    ``expand[0]``, ``expand``)."""
     from_body = request.scope["state"].get("expand") or []
-    from_query = request.query_params.getall("expand[]", []) + request.query_params.getall(
-        "expand", []
-    )
+    from_query = [
+        value
+        for key, value in request.query_params.multi_items()
+        if key == "expand" or (key.startswith("expand[") and key.endswith("]"))
+    ]
     return [str(item) for item in [*from_body, *from_query]]
 
 

@@ -30,6 +30,9 @@ class ApiError(Exception):
 
     status = 400
     type = "invalid_request_error"
+    code: str | None = None
+    headers: dict[str, str] = {}  # noqa: RUF012 - never mutated; instances assign their own
+    """Extra response headers (``Retry-After`` on 429)."""
 
     def __init__(
         self,
@@ -45,7 +48,8 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
-        self.code = code
+        if code is not None:  # else the class's own code (RateLimited: rate_limit)
+            self.code = code
         self.decline_code = decline_code
         if status is not None:
             self.status = status
@@ -189,7 +193,8 @@ def _from_validation(exc: ValidationException) -> ApiError:
         )
     param = param_from_path("$." + key) if key and key not in ("data", "body") else None
     if source == "query" and key:
-        param = key
+        # Query aliases of Python keywords are spelled with a trailing "_" (type_, format_).
+        param = key.removesuffix("_")
     if "required" in message.lower() or "missing" in message.lower():
         return InvalidRequest(
             f"Missing required param: {param}.", param=param, code="parameter_missing"
@@ -250,7 +255,10 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     state["keep_changes"] = api_error.keep_changes
     state["exception"] = exc
     return Response(
-        content=api_error.body(), status_code=api_error.status, media_type="application/json"
+        content=api_error.body(),
+        status_code=api_error.status,
+        media_type="application/json",
+        headers=api_error.headers or None,
     )
 
 

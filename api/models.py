@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import api.idempotency
 import api.keys
+import api.receipts
+import compliance.audit
+import compliance.reviews.tables
+import compliance.rules.observations
+import compliance.rules.store
+import compliance.sanctions.tables
 import core.accounts
 import core.events
 import core.jobs
 import core.vault
+import payments.bank_credits
+import payments.charges
+import payments.intents
 import payments.methods
+import payments.notifications
+import payments.refunds
 import payments.webhooks
+import settlement.balance_transactions
 import settlement.fees.store
 import settlement.fx.overrides
 import settlement.fx.quotes
 import settlement.fx.residuals
+import settlement.ledger.tables
+import settlement.payouts.automatic
+import settlement.payouts.tables
+import settlement.reconciliation.jobs
+import settlement.reconciliation.tables
+import settlement.runs.jobs
+import settlement.runs.tables
 
-__all__ = ["api", "core", "payments", "settlement"]
+__all__ = ["api", "compliance", "core", "payments", "settlement"]

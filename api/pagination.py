@@ -46,6 +46,12 @@ PAGE = {"page": Provide(page_params, sync_to_thread=False)}
 """Route option ``dependencies=PAGE`` gives a handler ``page: PageDep``."""
 
 
+def owned(column: Any, principal: Any) -> list[Any]:
+    """Filters that keep a list to what the caller may see: its account's rows, or all of
+    them for a platform key that names no account."""
+    return [] if principal.account_id is None else [column == principal.account_id]
+
+
 def paginate(
     session: Session,
     model: Any,

@@ -4,7 +4,8 @@ For every authenticated route this middleware
 
 1. reads the body (size-limited) and turns Stripe's form encoding into JSON, so handlers
    declare one typed model for both encodings, and sets aside ``expand[]``;
-2. authenticates the key and records the acting :class:`~api.auth.Principal`;
+2. authenticates the key, records the acting :class:`~api.auth.Principal` and takes a
+   token from the key's rate-limit bucket (:mod:`api.rate_limit`; 429 when it is empty);
 3. claims the ``Idempotency-Key`` of a POST (or replays / refuses it);
 4. opens the request's session, runs the handler, and then commits the business change
    and the stored idempotent response together, or rolls both back.
@@ -30,7 +31,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.orm import Session
 
-from api import forms, idempotency
+from api import forms, idempotency, rate_limit
 from api.auth import Principal, authenticate_request, is_public
 from api.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
 from core.database import Database, is_retryable
@@ -65,6 +66,9 @@ class Response:
 def error(api_error: ApiError) -> Response:
     body = json.dumps(api_error.body(), separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in api_error.headers.items()
+    ]
     return Response(api_error.status, headers, bytearray(body))
 
 
@@ -196,17 +200,27 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.idempotency_ttl = dt.timedelta(seconds=settings.idempotency_ttl_seconds)
+        self.rate_limiter = rate_limit.from_settings(settings)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        opt = getattr(scope.get("route_handler"), "opt", None) or {}
-        if is_public(scope["path"], opt):
+        path = scope["path"]
+        if path == "/schema" or path.startswith("/schema/"):
             await next_app(scope, receive, send)
             return
+        opt = getattr(scope.get("route_handler"), "opt", None) or {}
+        public = is_public(path, opt)
         scope.setdefault("state", {}).setdefault("request_id", new_id("req", 14))
         try:
             raw = await _read_body(receive, MAX_UPLOAD if opt.get("upload") else MAX_BODY)
-            body, params = normalise_body(scope, raw)
-            principal = await anyio.to_thread.run_sync(self._authenticate, scope)
+            if opt.get("raw_body"):
+                body, params = raw, {"sha256": hashlib.sha256(raw).hexdigest()}
+            else:
+                body, params = normalise_body(scope, raw)
+            principal = (
+                None if public else await anyio.to_thread.run_sync(self._authenticate, scope)
+            )
+            if principal is not None and self.rate_limiter is not None:
+                await self.rate_limiter.admit(principal.key_id, principal.role)
         except ApiError as api_error:
             await error(api_error).send_to(send)
             return
@@ -215,7 +229,7 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
 
         record_id: str | None = None
         key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
-        if key is not None:
+        if key is not None and principal is not None:
             if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
                 message = "Idempotency-Key must be 1 to 255 characters."
                 await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)

@@ -64,15 +64,35 @@ def check_minor(amount: int) -> int:
     return amount
 
 
+def _exact_minor(amount: Decimal, code: str) -> int:
+    """``amount`` (major units) as minor units, by integer arithmetic alone.
+
+    ``Decimal.scaleb`` rounds to the context's 28 digits, so ``1.00000000000000000000000000001``
+    would have become 100 and ``1e-1000000000`` zero; digits are therefore shifted exactly,
+    and sizes are bounded before any power of ten is built.
+    """
+    if not amount.is_finite():
+        raise AmountError(f"{amount} is not a finite amount")
+    sign, digits, exp = amount.as_tuple()
+    assert isinstance(exp, int)
+    coefficient = int("".join(map(str, digits)) or "0")
+    if coefficient == 0:
+        return 0
+    shift = exp + exponent(code)
+    while coefficient % 10 == 0:
+        coefficient //= 10
+        shift += 1
+    if shift < 0:
+        raise AmountError(f"{amount} {code} has more decimals than {code}'s minor unit allows")
+    if len(str(coefficient)) + shift > len(str(MAX_MINOR_AMOUNT)):
+        raise AmountError(f"amount {amount} {code} does not fit in 64 bits")
+    return check_minor(-coefficient * 10**shift if sign else coefficient * 10**shift)
+
+
 def to_minor(money: Money) -> tuple[int, str]:
     """``Money(Decimal('12.34'), 'EUR')`` -> ``(1234, 'EUR')``; refuses ``12.345 EUR``."""
     code = currency_code(money.currency.code)
-    scaled = Decimal(money.amount).scaleb(exponent(code))
-    if scaled != scaled.to_integral_value():
-        raise AmountError(
-            f"{money.amount} {code} has more decimals than {code}'s minor unit allows"
-        )
-    return check_minor(int(scaled)), code
+    return _exact_minor(Decimal(money.amount), code), code
 
 
 def from_minor(amount: int, code: str) -> Money:

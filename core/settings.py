@@ -46,6 +46,7 @@ class Settings:
     stripe_webhook_secret: str | None = None
     wallet_notification_secret: str | None = None
     smtp_url: str | None = None
+    receipt_sender: str = "Corridor receipts <receipts@corridor.invalid>"
     card_fingerprint_key: str | None = None
     """base64; must be the same on every machine so a card keeps one fingerprint."""
     bank_receiving_iban: str | None = None
@@ -88,6 +89,8 @@ def load_settings() -> Settings:
         stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
         wallet_notification_secret=_env("WALLET_NOTIFICATION_SECRET"),
         smtp_url=_env("SMTP_URL"),
+        receipt_sender=_env("RECEIPT_SENDER", "Corridor receipts <receipts@corridor.invalid>")
+        or "",
         card_fingerprint_key=_env("CARD_FINGERPRINT_KEY"),
         bank_receiving_iban=_env("BANK_RECEIVING_IBAN"),
         bank_receiving_bic=_env("BANK_RECEIVING_BIC"),

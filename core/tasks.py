@@ -71,7 +71,7 @@ def sweep(db: Database, now: dt.datetime | None = None) -> list[str]:
 
     def work(session: Session) -> list[str]:
         for item in _PERIODIC:
-            jobs.enqueue(session, item.job_name, item.key(now))
+            jobs.enqueue(session, item.job_name, item.key(now), run_after=now)
         return jobs.due_jobs(session, now=now)
 
     return db.run(work)

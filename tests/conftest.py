@@ -96,6 +96,8 @@ class Service:
     db: Database
     settings: Any
     admin_key: str
+    mailbox: list[bytes]
+    """Every message the service's SMTP relay (a local aiosmtpd) has received."""
 
     def stripe(self, key: str, **options: Any) -> Any:
         import stripe
@@ -135,13 +137,25 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     from api.keys import issue_key
     from core.settings import load_settings
 
+    from aiosmtpd.controller import Controller
+
     root = tmp_path_factory.mktemp("service")
     url = _service_database(root)
+    mailbox: list[bytes] = []
+
+    class Relay:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            mailbox.append(envelope.content)
+            return "250 OK"
+
+    smtp = Controller(Relay(), hostname="127.0.0.1", port=free_port())
+    smtp.start()
     env = {
         "CORRIDOR_DATA_DIR": str(root),
         "CORRIDOR_DATABASE_URL": url,
         "CORRIDOR_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "CORRIDOR_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "CORRIDOR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
     }
     port = free_port()
     env["CORRIDOR_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
@@ -176,12 +190,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield Service(f"http://127.0.0.1:{port}", db, settings, admin_key)
+    yield Service(f"http://127.0.0.1:{port}", db, settings, admin_key, mailbox)
     server.should_exit = True
     thread.join(timeout=10)
     for process in processes:
         process.terminate()
         process.wait(timeout=20)
+    smtp.stop()
     db.dispose()
     for key, value in saved.items():
         if value is None:

@@ -26,7 +26,14 @@ from api.errors import InvalidRequest, NotFound, translate
 from api.pagination import PAGE, PageDep, list_of
 from core.accounts import Account, AccountError, country_code, get_account, open_account
 from core.events import emit
+from core.keyring import Keyring
 from core.money import CurrencyError, currency_code
+from core.settings import get_settings
+from settlement.payouts import (
+    ExternalAccountError,
+    render_external_account,
+    set_external_account,
+)
 
 
 class BusinessProfile(Request):
@@ -49,8 +56,36 @@ class PayoutSettings(Request):
     statement_descriptor: ShortText | None = None
 
 
+class ReserveSettings(Request):
+    """Corridor's rolling reserve: ``percent`` of each settlement held for ``days``."""
+
+    percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 0
+
+
+CardRail = Literal["sandbox_card", "stripe"]
+
+
 class AccountSettings(Request):
     payouts: PayoutSettings | None = None
+    reserve: ReserveSettings | None = None
+    card_routing: (
+        dict[Annotated[str, msgspec.Meta(pattern=r"^([a-zA-Z]{3}|\*)$")], CardRail] | None
+    ) = None
+    """Which card rail serves each presentment currency (``*`` for any); default sandbox."""
+
+
+class ExternalAccount(Request, kw_only=True):
+    """Stripe's ``external_account`` hash: the bank account payouts are paid to."""
+
+    object: Literal["bank_account"] = "bank_account"
+    country: CountryCode
+    currency: CurrencyCode
+    account_number: Annotated[str, msgspec.Meta(min_length=4, max_length=40)]
+    """The IBAN in IBAN countries, else the domestic account number."""
+    account_holder_name: ShortText
+    routing_number: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    bic: Annotated[str, msgspec.Meta(min_length=8, max_length=11)] | None = None
 
 
 class AccountCreate(Request):
@@ -60,6 +95,7 @@ class AccountCreate(Request):
     business_profile: BusinessProfile | None = None
     default_currency: CurrencyCode | None = None
     settings: AccountSettings | None = None
+    external_account: ExternalAccount | None = None
     metadata: Metadata | None = None
 
 
@@ -68,12 +104,39 @@ class AccountUpdate(Request):
     business_profile: BusinessProfile | None = None
     default_currency: CurrencyCode | None = None
     settings: AccountSettings | None = None
+    external_account: ExternalAccount | None = None
     metadata: Metadata | None = None
 
 
 @translate(AccountError)
 def _account_error(exc: AccountError) -> InvalidRequest:
     return InvalidRequest(str(exc), param=exc.param)
+
+
+@translate(ExternalAccountError)
+def _bank_account_error(exc: ExternalAccountError) -> InvalidRequest:
+    return InvalidRequest(
+        str(exc),
+        param=f"external_account[{exc.param}]"
+        if not exc.param.startswith("external_account")
+        else exc.param,
+    )
+
+
+def _attach_bank_account(session: Any, account: Account, data: ExternalAccount | None) -> None:
+    if data is None:
+        return
+    set_external_account(
+        session,
+        account,
+        Keyring.from_settings(get_settings()),
+        country=data.country,
+        currency=data.currency,
+        account_number=data.account_number,
+        account_holder_name=data.account_holder_name,
+        routing_number=data.routing_number,
+        bic=data.bic,
+    )
 
 
 def render(account: Account) -> dict[str, Any]:
@@ -94,7 +157,9 @@ def render(account: Account) -> dict[str, Any]:
         },
         external_accounts={
             "object": "list",
-            "data": [account.external_account] if account.external_account else [],
+            "data": [render_external_account(account.external_account, account.id)]
+            if account.external_account
+            else [],
             "has_more": False,
         },
         metadata=account.metadata_,
@@ -121,6 +186,12 @@ def _settings(data: AccountSettings | None, current: dict[str, Any]) -> dict[str
         if data.payouts.statement_descriptor is not None:
             payouts["statement_descriptor"] = data.payouts.statement_descriptor
         merged["payouts"] = payouts
+    if data.reserve is not None:
+        merged["reserve"] = msgspec.to_builtins(data.reserve)
+    if data.card_routing is not None:
+        routing = dict(merged.get("card_routing", {}))
+        routing.update({k.lower(): v for k, v in data.card_routing.items()})
+        merged["card_routing"] = routing
     return merged
 
 
@@ -159,6 +230,7 @@ class AccountController(Controller):
             settings=_settings(data.settings, {}),
             metadata=data.metadata or {},
         )
+        _attach_bank_account(session, account, data.external_account)
         return render(account)
 
     @get("/", sync_to_thread=True, dependencies=PAGE)
@@ -187,6 +259,7 @@ class AccountController(Controller):
             account.default_currency = _currency(data.default_currency, "default_currency")
         account.settings = _settings(data.settings, account.settings or {})
         account.metadata_ = merge_metadata(account.metadata_, data.metadata)
+        _attach_bank_account(session, account, data.external_account)
         session.flush()
         after = render(account)
         changed = {k: v for k, v in before.items() if after.get(k) != v}

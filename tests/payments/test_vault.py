@@ -217,9 +217,7 @@ def test_fingerprint_key_is_stable_and_separate(tmp_path: Path) -> None:
     assert len(key) == 32 and key == fingerprint_key(settings)
     assert stat.S_IMODE((settings.data_dir / FINGERPRINT_KEY_FILE).stat().st_mode) == 0o600
     configured = base64.b64encode(b"f" * 32).decode()
-    assert fingerprint_key(settings_for(tmp_path, card_fingerprint_key=configured)) == (
-        b"f" * 32
-    )
+    assert fingerprint_key(settings_for(tmp_path, card_fingerprint_key=configured)) == (b"f" * 32)
 
 
 def test_masking_shows_last4_only() -> None:

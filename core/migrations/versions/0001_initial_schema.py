@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:03:38.288473
+Create Date: 2026-11-22 22:51:52.517249
 """
 
 from __future__ import annotations
@@ -58,6 +58,249 @@ def upgrade() -> None:
     with op.batch_alter_table("api_idempotency_keys", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_api_idempotency_keys_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
+        "balance_transactions",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("reporting_category", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("fee", sa.BigInteger(), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("fee_details", sa.JSON(), nullable=False),
+        sa.Column("exchange_rate", sa.String(length=40), nullable=True),
+        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("journal_id", sa.String(length=80), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("available_on", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("settlement_run_id", sa.String(length=40), nullable=True),
+        sa.Column("description", sa.String(length=500), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_balance_transactions")),
+    )
+    with op.batch_alter_table("balance_transactions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_balance_transactions_account_created", ["account_id", "created"], unique=False
+        )
+        batch_op.create_index(
+            "ix_balance_transactions_due",
+            ["account_id", "currency", "status", "available_on"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_balance_transactions_source"), ["source"], unique=False
+        )
+        batch_op.create_index(
+            "ix_balance_transactions_unsettled",
+            ["account_id", "currency", "available_on", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending' AND settlement_run_id IS NULL"),
+            sqlite_where=sa.text("status = 'pending' AND settlement_run_id IS NULL"),
+        )
+
+    op.create_table(
+        "charges",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("intent_id", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_captured", sa.BigInteger(), nullable=False),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("captured", sa.Boolean(), nullable=False),
+        sa.Column("payment_method_id", sa.String(length=40), nullable=True),
+        sa.Column("payment_method_details", sa.JSON(), nullable=False),
+        sa.Column("failure_code", sa.String(length=80), nullable=True),
+        sa.Column("failure_message", sa.Text(), nullable=True),
+        sa.Column("decline_code", sa.String(length=80), nullable=True),
+        sa.Column("balance_transaction_id", sa.String(length=40), nullable=True),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_charges")),
+    )
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_charges_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_charges_intent_id"), ["intent_id"], unique=False)
+
+    op.create_table(
+        "compliance_audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("sequence", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_compliance_audit_head")),
+    )
+    op.create_table(
+        "compliance_audit_log",
+        sa.Column("sequence", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("ts", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("ref", sa.String(length=200), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("sequence", name=op.f("pk_compliance_audit_log")),
+        sa.UniqueConstraint("hash", name=op.f("uq_compliance_audit_log_hash")),
+    )
+    with op.batch_alter_table("compliance_audit_log", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_compliance_audit_log_action"), ["action"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_compliance_audit_log_ref"), ["ref"], unique=False)
+        batch_op.create_index(batch_op.f("ix_compliance_audit_log_ts"), ["ts"], unique=False)
+
+    op.create_table(
+        "compliance_observation_buckets",
+        sa.Column("key", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("bucket", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "key", "value", "kind", "bucket", name=op.f("pk_compliance_observation_buckets")
+        ),
+    )
+    op.create_table(
+        "compliance_observations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("occurred_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("base_amount", sa.BigInteger(), nullable=False),
+        sa.Column("base_currency", sa.String(length=3), nullable=True),
+        sa.Column("payer_key", sa.String(length=255), nullable=True),
+        sa.Column("card_key", sa.String(length=255), nullable=True),
+        sa.Column("email_key", sa.String(length=255), nullable=True),
+        sa.Column("ip_key", sa.String(length=255), nullable=True),
+        sa.Column("account_key", sa.String(length=255), nullable=True),
+        sa.Column("payment_ref", sa.String(length=64), nullable=True),
+        sa.Column("decision", sa.String(length=16), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("rule_set_version", sa.Integer(), nullable=True),
+        sa.Column("context", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("screenings", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("evaluation", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("recorded_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_compliance_observations")),
+        sa.UniqueConstraint("kind", "ref", name=op.f("uq_compliance_observations_kind_ref")),
+    )
+    with op.batch_alter_table("compliance_observations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_compliance_observations_account_window",
+            ["account_key", "kind", "occurred_at", "base_amount", "ref"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_compliance_observations_card_window",
+            ["card_key", "kind", "occurred_at", "base_amount", "ref"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_compliance_observations_email_window",
+            ["email_key", "kind", "occurred_at", "base_amount", "ref"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_compliance_observations_ip_window",
+            ["ip_key", "kind", "occurred_at", "base_amount", "ref"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_compliance_observations_occurred_at"), ["occurred_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_compliance_observations_payer_window",
+            ["payer_key", "kind", "occurred_at", "base_amount", "ref"],
+            unique=False,
+        )
+
+    op.create_table(
+        "compliance_reviews",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("object_type", sa.String(length=32), nullable=False),
+        sa.Column("object_id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_reason", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("closed_reason", sa.String(length=64), nullable=True),
+        sa.Column("decision", sa.String(length=16), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("rule_hits", sa.JSON(), nullable=False),
+        sa.Column("screening_matches", sa.JSON(), nullable=False),
+        sa.Column("counterparty", sa.JSON(), nullable=False),
+        sa.Column("assignee", sa.String(length=200), nullable=True),
+        sa.Column("opened_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "object_type IN ('payment_intent', 'payout', 'account')",
+            name=op.f("ck_compliance_reviews_object_type"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('open', 'escalated', 'approved', 'rejected', 'closed')",
+            name=op.f("ck_compliance_reviews_status"),
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_compliance_reviews")),
+        sa.UniqueConstraint("id", name=op.f("uq_compliance_reviews_id")),
+    )
+    with op.batch_alter_table("compliance_reviews", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_compliance_reviews_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_compliance_reviews_assignee"), ["assignee"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_compliance_reviews_object_id"), ["object_id"], unique=False
+        )
+        batch_op.create_index("ix_compliance_reviews_status_seq", ["status", "seq"], unique=False)
+        batch_op.create_index(
+            "uq_compliance_reviews_one_open",
+            ["object_type", "object_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('open', 'escalated')"),
+            postgresql_where=sa.text("status IN ('open', 'escalated')"),
+        )
+
+    op.create_table(
+        "compliance_rule_sets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("checksum", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("activated", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("activated_by", sa.String(length=200), nullable=True),
+        sa.Column("retired", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('draft', 'active', 'retired')", name=op.f("ck_compliance_rule_sets_status")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_compliance_rule_sets")),
+        sa.UniqueConstraint("version", name=op.f("uq_compliance_rule_sets_version")),
+    )
+    with op.batch_alter_table("compliance_rule_sets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_compliance_rule_sets_checksum"), ["checksum"], unique=False
+        )
+        batch_op.create_index(
+            "uq_compliance_rule_sets_one_active",
+            ["status"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
         )
 
     op.create_table(
@@ -161,6 +404,105 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("currency", name=op.f("pk_fx_rounding_residuals")),
     )
     op.create_table(
+        "ledger_accounts",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("owner", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=64), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("normal", sa.String(length=6), nullable=False),
+        sa.Column("debits_must_not_exceed_credits", sa.Boolean(), nullable=False),
+        sa.Column("credits_must_not_exceed_debits", sa.Boolean(), nullable=False),
+        sa.Column("debits_pending", sa.BigInteger(), nullable=False),
+        sa.Column("debits_posted", sa.BigInteger(), nullable=False),
+        sa.Column("credits_pending", sa.BigInteger(), nullable=False),
+        sa.Column("credits_posted", sa.BigInteger(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "normal IN ('debit', 'credit')", name=op.f("ck_ledger_accounts_normal_side")
+        ),
+        sa.CheckConstraint(
+            "NOT (debits_must_not_exceed_credits AND credits_must_not_exceed_debits)",
+            name=op.f("ck_ledger_accounts_one_limit"),
+        ),
+        sa.CheckConstraint(
+            "NOT credits_must_not_exceed_debits OR credits_pending + credits_posted <= debits_posted",
+            name=op.f("ck_ledger_accounts_credits_within_debits"),
+        ),
+        sa.CheckConstraint(
+            "NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted",
+            name=op.f("ck_ledger_accounts_debits_within_credits"),
+        ),
+        sa.CheckConstraint(
+            "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
+            name=op.f("ck_ledger_accounts_totals_non_negative"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
+        sa.UniqueConstraint("owner", "purpose", "currency", name="uq_ledger_accounts_key"),
+        postgresql_with={"fillfactor": 50},
+    )
+    op.create_table(
+        "ledger_failed_transfers",
+        sa.Column("id", sa.String(length=160), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("timestamp", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_failed_transfers")),
+    )
+    op.create_table(
+        "ledger_journals",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("reference", sa.String(length=255), nullable=False),
+        sa.Column("rate", sa.String(length=64), nullable=True),
+        sa.Column("quote_id", sa.String(length=64), nullable=True),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_journals")),
+    )
+    op.create_table(
+        "payment_intents",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("capture_method", sa.String(length=16), nullable=False),
+        sa.Column("payment_method_types", sa.JSON(), nullable=False),
+        sa.Column("payment_method_id", sa.String(length=40), nullable=True),
+        sa.Column("amount_capturable", sa.BigInteger(), nullable=False),
+        sa.Column("amount_received", sa.BigInteger(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("receipt_email", sa.String(length=320), nullable=True),
+        sa.Column("statement_descriptor", sa.String(length=22), nullable=True),
+        sa.Column("payer", sa.JSON(), nullable=False),
+        sa.Column("next_action", sa.JSON(), nullable=True),
+        sa.Column("last_payment_error", sa.JSON(), nullable=True),
+        sa.Column("cancellation_reason", sa.String(length=32), nullable=True),
+        sa.Column("canceled_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("latest_charge_id", sa.String(length=40), nullable=True),
+        sa.Column("rail", sa.String(length=32), nullable=True),
+        sa.Column("rail_reference", sa.String(length=80), nullable=True),
+        sa.Column("authorisation", sa.JSON(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("capture_before", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("return_url", sa.String(length=2048), nullable=True),
+        sa.Column("fx_quote_id", sa.String(length=40), nullable=True),
+        sa.Column("review_id", sa.String(length=40), nullable=True),
+        sa.Column("funding", sa.JSON(), nullable=False),
+        sa.Column("client_secret", sa.String(length=80), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_intents")),
+    )
+    with op.batch_alter_table("payment_intents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payment_intents_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_payment_intents_rail_reference"), ["rail_reference"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_payment_intents_status"), ["status"], unique=False)
+
+    op.create_table(
         "payment_methods",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
@@ -179,6 +521,27 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "payments_inbound_events",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("rail", sa.String(length=32), nullable=False),
+        sa.Column("event_id", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("reference", sa.String(length=120), nullable=True),
+        sa.Column("intent_id", sa.String(length=40), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments_inbound_events")),
+        sa.UniqueConstraint(
+            "rail", "event_id", name=op.f("uq_payments_inbound_events_rail_event_id")
+        ),
+    )
+    with op.batch_alter_table("payments_inbound_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payments_inbound_events_intent_id"), ["intent_id"], unique=False
+        )
+
+    op.create_table(
         "payments_vault_entries",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -191,6 +554,208 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payments_vault_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payments_vault_entries_kid"), ["kid"], unique=False)
+
+    op.create_table(
+        "payouts",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("fee", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=True),
+        sa.Column("statement_descriptor", sa.String(length=22), nullable=True),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("automatic", sa.Boolean(), nullable=False),
+        sa.Column("destination", sa.JSON(), nullable=False),
+        sa.Column("arrival_date", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("balance_transaction_id", sa.String(length=40), nullable=True),
+        sa.Column("failure_balance_transaction_id", sa.String(length=40), nullable=True),
+        sa.Column("failure_code", sa.String(length=40), nullable=True),
+        sa.Column("failure_message", sa.String(length=500), nullable=True),
+        sa.Column("review_hold", sa.Boolean(), nullable=False),
+        sa.Column("review_reference", sa.String(length=64), nullable=True),
+        sa.Column("bank_message_id", sa.String(length=35), nullable=True),
+        sa.Column("bank_file_created_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("bank_file", sa.JSON(), nullable=True),
+        sa.Column("schedule_key", sa.String(length=120), nullable=True),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payouts")),
+        sa.UniqueConstraint("bank_message_id", name=op.f("uq_payouts_bank_message_id")),
+        sa.UniqueConstraint("schedule_key", name=op.f("uq_payouts_schedule_key")),
+    )
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.create_index("ix_payouts_account_created", ["account_id", "created"], unique=False)
+        batch_op.create_index("ix_payouts_status", ["status"], unique=False)
+
+    op.create_table(
+        "recon_breaks",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("line_id", sa.String(length=40), nullable=True),
+        sa.Column("expected_key", sa.String(length=200), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("difference", sa.BigInteger(), nullable=False),
+        sa.Column("occurred_on", sa.Date(), nullable=False),
+        sa.Column("overdue", sa.Boolean(), nullable=False),
+        sa.Column("expected", sa.JSON(), nullable=False),
+        sa.Column("candidates", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("resolution", sa.String(length=20), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("write_off_account", sa.String(length=60), nullable=True),
+        sa.Column("transfer_ids", sa.JSON(), nullable=False),
+        sa.Column("resolved_by", sa.String(length=200), nullable=True),
+        sa.Column("resolved_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_breaks")),
+        sa.UniqueConstraint("expected_key", name=op.f("uq_recon_breaks_expected_key")),
+        sa.UniqueConstraint("line_id", name=op.f("uq_recon_breaks_line_id")),
+    )
+    with op.batch_alter_table("recon_breaks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recon_breaks_status"), ["status"], unique=False)
+        batch_op.create_index("ix_recon_breaks_status_source", ["status", "source"], unique=False)
+
+    op.create_table(
+        "recon_csv_mappings",
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("mapping", sa.JSON(), nullable=False),
+        sa.Column("updated", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("source", name=op.f("pk_recon_csv_mappings")),
+    )
+    op.create_table(
+        "recon_matches",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rule", sa.String(length=20), nullable=False),
+        sa.Column("outcome", sa.String(length=12), nullable=False),
+        sa.Column("line_ids", sa.JSON(), nullable=False),
+        sa.Column("expected", sa.JSON(), nullable=False),
+        sa.Column("line_total", sa.BigInteger(), nullable=False),
+        sa.Column("expected_total", sa.BigInteger(), nullable=False),
+        sa.Column("difference", sa.BigInteger(), nullable=False),
+        sa.Column("transfer_ids", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_matches")),
+    )
+    with op.batch_alter_table("recon_matches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recon_matches_source"), ["source"], unique=False)
+
+    op.create_table(
+        "recon_statements",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        sa.Column("account", sa.String(length=100), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("statement_ref", sa.String(length=140), nullable=True),
+        sa.Column("opening_balance", sa.BigInteger(), nullable=True),
+        sa.Column("opening_date", sa.Date(), nullable=True),
+        sa.Column("closing_balance", sa.BigInteger(), nullable=True),
+        sa.Column("closing_date", sa.Date(), nullable=True),
+        sa.Column("first_date", sa.Date(), nullable=True),
+        sa.Column("last_date", sa.Date(), nullable=True),
+        sa.Column("line_count", sa.Integer(), nullable=False),
+        sa.Column("credit_total", sa.BigInteger(), nullable=False),
+        sa.Column("debit_total", sa.BigInteger(), nullable=False),
+        sa.Column("opening_posted", sa.BigInteger(), nullable=False),
+        sa.Column("imported_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("imported_by", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_statements")),
+        sa.UniqueConstraint("file_sha256", name=op.f("uq_recon_statements_file_sha256")),
+    )
+    with op.batch_alter_table("recon_statements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recon_statements_imported_at"), ["imported_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_recon_statements_source"), ["source"], unique=False)
+
+    op.create_table(
+        "refunds",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("charge_id", sa.String(length=40), nullable=False),
+        sa.Column("intent_id", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("rail_reference", sa.String(length=80), nullable=True),
+        sa.Column("balance_transaction_id", sa.String(length=40), nullable=True),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
+    )
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_refunds_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_refunds_charge_id"), ["charge_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_refunds_intent_id"), ["intent_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_refunds_rail_reference"), ["rail_reference"], unique=False
+        )
+
+    op.create_table(
+        "sanctions_snapshots",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("publication_date", sa.Date(), nullable=True),
+        sa.Column("checksum", sa.String(length=64), nullable=False),
+        sa.Column("entry_count", sa.Integer(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
+        sa.Column("loaded_at", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("active_source", sa.String(length=32), nullable=True),
+        sa.Column("previous_id", sa.String(length=40), nullable=True),
+        sa.Column("added_count", sa.Integer(), nullable=False),
+        sa.Column("removed_count", sa.Integer(), nullable=False),
+        sa.Column("changed_count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sanctions_snapshots")),
+        sa.UniqueConstraint("active_source", name=op.f("uq_sanctions_snapshots_active_source")),
+    )
+    with op.batch_alter_table("sanctions_snapshots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sanctions_snapshots_source"), ["source"], unique=False)
+
+    op.create_table(
+        "settlement_runs",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("cut_off", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("transaction_count", sa.Integer(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("gross", sa.BigInteger(), nullable=False),
+        sa.Column("fee", sa.BigInteger(), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("available", sa.BigInteger(), nullable=False),
+        sa.Column("reserve_ppm", sa.Integer(), nullable=False),
+        sa.Column("reserve_release_on", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("journal_id", sa.String(length=40), nullable=True),
+        sa.Column("batches", sa.Integer(), nullable=False),
+        sa.Column("failure_code", sa.String(length=64), nullable=True),
+        sa.Column("failure_message", sa.String(length=500), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_settlement_runs")),
+        sa.UniqueConstraint("account_id", "currency", "cut_off", name="uq_settlement_runs_cut_off"),
+    )
+    with op.batch_alter_table("settlement_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_settlement_runs_account_created", ["account_id", "created"], unique=False
+        )
 
     op.create_table(
         "webhook_endpoints",
@@ -231,6 +796,211 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "compliance_review_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("review_id", sa.String(length=40), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["compliance_reviews.id"],
+            name=op.f("fk_compliance_review_events_review_id_compliance_reviews"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_compliance_review_events")),
+    )
+    with op.batch_alter_table("compliance_review_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_compliance_review_events_review_id"), ["review_id"], unique=False
+        )
+
+    op.create_table(
+        "ledger_transfers",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=160), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("debit_account_id", sa.String(length=32), nullable=False),
+        sa.Column("credit_account_id", sa.String(length=32), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("released", sa.BigInteger(), nullable=False),
+        sa.Column("pending_id", sa.String(length=160), nullable=True),
+        sa.Column("reverses_id", sa.String(length=160), nullable=True),
+        sa.Column("timeout_seconds", sa.Integer(), nullable=True),
+        sa.Column("timeout_at", core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("reference", sa.String(length=255), nullable=False),
+        sa.Column("journal_id", sa.String(length=32), nullable=True),
+        sa.Column("timestamp", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("metadata", sa.JSON(), nullable=False),
+        sa.Column("checksum", sa.String(length=64), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('posted', 'pending', 'post_pending', 'void_pending', 'expire_pending')",
+            name=op.f("ck_ledger_transfers_kind"),
+        ),
+        sa.CheckConstraint(
+            "amount >= 0 AND released >= 0", name=op.f("ck_ledger_transfers_amounts_non_negative")
+        ),
+        sa.CheckConstraint(
+            "debit_account_id <> credit_account_id",
+            name=op.f("ck_ledger_transfers_accounts_differ"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["journal_id"],
+            ["ledger_journals.id"],
+            name=op.f("fk_ledger_transfers_journal_id_ledger_journals"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["pending_id"],
+            ["ledger_transfers.id"],
+            name=op.f("fk_ledger_transfers_pending_id_ledger_transfers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reverses_id"],
+            ["ledger_transfers.id"],
+            name=op.f("fk_ledger_transfers_reverses_id_ledger_transfers"),
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ledger_transfers")),
+        sa.UniqueConstraint("id", name=op.f("uq_ledger_transfers_id")),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ledger_transfers_credit_seq", ["credit_account_id", "seq"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ledger_transfers_debit_seq", ["debit_account_id", "seq"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ledger_transfers_journal_id",
+            ["journal_id"],
+            unique=False,
+            postgresql_where=sa.text("journal_id IS NOT NULL"),
+            sqlite_where=sa.text("journal_id IS NOT NULL"),
+        )
+        batch_op.create_index("ix_ledger_transfers_reference", ["reference"], unique=False)
+        batch_op.create_index(
+            "ix_ledger_transfers_timeout_at",
+            ["timeout_at"],
+            unique=False,
+            postgresql_where=sa.text("timeout_at IS NOT NULL"),
+            sqlite_where=sa.text("timeout_at IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_ledger_transfers_pending_id",
+            ["pending_id"],
+            unique=True,
+            postgresql_where=sa.text("pending_id IS NOT NULL"),
+            sqlite_where=sa.text("pending_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_ledger_transfers_reverses_id",
+            ["reverses_id"],
+            unique=True,
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+        )
+
+    op.create_table(
+        "recon_lines",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("statement_id", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("booking_date", sa.Date(), nullable=False),
+        sa.Column("value_date", sa.Date(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("direction", sa.String(length=6), nullable=False),
+        sa.Column("fee", sa.BigInteger(), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=True),
+        sa.Column("end_to_end_id", sa.String(length=140), nullable=True),
+        sa.Column("provider_id", sa.String(length=140), nullable=True),
+        sa.Column("bank_reference", sa.String(length=140), nullable=True),
+        sa.Column("batch_id", sa.String(length=140), nullable=True),
+        sa.Column("remittance_info", sa.Text(), nullable=True),
+        sa.Column("counterparty_name", sa.String(length=200), nullable=True),
+        sa.Column("counterparty_account", sa.String(length=100), nullable=True),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("tokens", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("outcome", sa.String(length=12), nullable=True),
+        sa.Column("match_id", sa.String(length=40), nullable=True),
+        sa.Column("posted_amount", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["statement_id"],
+            ["recon_statements.id"],
+            name=op.f("fk_recon_lines_statement_id_recon_statements"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_lines")),
+    )
+    with op.batch_alter_table("recon_lines", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recon_lines_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_recon_lines_match_id"), ["match_id"], unique=False)
+        batch_op.create_index(
+            "ix_recon_lines_source_status_date", ["source", "status", "booking_date"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_recon_lines_statement_id"), ["statement_id"], unique=False
+        )
+
+    op.create_table(
+        "recon_matched_items",
+        sa.Column("expected_key", sa.String(length=200), nullable=False),
+        sa.Column("match_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("object_id", sa.String(length=140), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["match_id"],
+            ["recon_matches.id"],
+            name=op.f("fk_recon_matched_items_match_id_recon_matches"),
+        ),
+        sa.PrimaryKeyConstraint("expected_key", name=op.f("pk_recon_matched_items")),
+    )
+    with op.batch_alter_table("recon_matched_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recon_matched_items_match_id"), ["match_id"], unique=False
+        )
+
+    op.create_table(
+        "sanctions_entries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("snapshot_id", sa.String(length=40), nullable=False),
+        sa.Column("entry_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("names", sa.JSON(), nullable=False),
+        sa.Column("countries", sa.JSON(), nullable=False),
+        sa.Column("birth_dates", sa.JSON(), nullable=False),
+        sa.Column("programs", sa.JSON(), nullable=False),
+        sa.Column("remarks", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["sanctions_snapshots.id"],
+            name=op.f("fk_sanctions_entries_snapshot_id_sanctions_snapshots"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sanctions_entries")),
+        sa.UniqueConstraint(
+            "snapshot_id", "entry_id", name=op.f("uq_sanctions_entries_snapshot_id_entry_id")
+        ),
+    )
+    with op.batch_alter_table("sanctions_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sanctions_entries_snapshot_id"), ["snapshot_id"], unique=False
+        )
 
     op.create_table(
         "webhook_deliveries",
@@ -300,6 +1070,51 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id"))
 
     op.drop_table("webhook_deliveries")
+    with op.batch_alter_table("sanctions_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sanctions_entries_snapshot_id"))
+
+    op.drop_table("sanctions_entries")
+    with op.batch_alter_table("recon_matched_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recon_matched_items_match_id"))
+
+    op.drop_table("recon_matched_items")
+    with op.batch_alter_table("recon_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recon_lines_statement_id"))
+        batch_op.drop_index("ix_recon_lines_source_status_date")
+        batch_op.drop_index(batch_op.f("ix_recon_lines_match_id"))
+        batch_op.drop_index(batch_op.f("ix_recon_lines_batch_id"))
+
+    op.drop_table("recon_lines")
+    with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_ledger_transfers_reverses_id",
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_ledger_transfers_pending_id",
+            postgresql_where=sa.text("pending_id IS NOT NULL"),
+            sqlite_where=sa.text("pending_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_ledger_transfers_timeout_at",
+            postgresql_where=sa.text("timeout_at IS NOT NULL"),
+            sqlite_where=sa.text("timeout_at IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_ledger_transfers_reference")
+        batch_op.drop_index(
+            "ix_ledger_transfers_journal_id",
+            postgresql_where=sa.text("journal_id IS NOT NULL"),
+            sqlite_where=sa.text("journal_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_ledger_transfers_debit_seq")
+        batch_op.drop_index("ix_ledger_transfers_credit_seq")
+
+    op.drop_table("ledger_transfers")
+    with op.batch_alter_table("compliance_review_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_compliance_review_events_review_id"))
+
+    op.drop_table("compliance_review_events")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
 
@@ -308,14 +1123,62 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_endpoints_account_id"))
 
     op.drop_table("webhook_endpoints")
+    with op.batch_alter_table("settlement_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_settlement_runs_account_created")
+
+    op.drop_table("settlement_runs")
+    with op.batch_alter_table("sanctions_snapshots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sanctions_snapshots_source"))
+
+    op.drop_table("sanctions_snapshots")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_refunds_rail_reference"))
+        batch_op.drop_index(batch_op.f("ix_refunds_intent_id"))
+        batch_op.drop_index(batch_op.f("ix_refunds_charge_id"))
+        batch_op.drop_index(batch_op.f("ix_refunds_account_id"))
+
+    op.drop_table("refunds")
+    with op.batch_alter_table("recon_statements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recon_statements_source"))
+        batch_op.drop_index(batch_op.f("ix_recon_statements_imported_at"))
+
+    op.drop_table("recon_statements")
+    with op.batch_alter_table("recon_matches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recon_matches_source"))
+
+    op.drop_table("recon_matches")
+    op.drop_table("recon_csv_mappings")
+    with op.batch_alter_table("recon_breaks", schema=None) as batch_op:
+        batch_op.drop_index("ix_recon_breaks_status_source")
+        batch_op.drop_index(batch_op.f("ix_recon_breaks_status"))
+
+    op.drop_table("recon_breaks")
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.drop_index("ix_payouts_status")
+        batch_op.drop_index("ix_payouts_account_created")
+
+    op.drop_table("payouts")
     with op.batch_alter_table("payments_vault_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_vault_entries_kid"))
 
     op.drop_table("payments_vault_entries")
+    with op.batch_alter_table("payments_inbound_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_inbound_events_intent_id"))
+
+    op.drop_table("payments_inbound_events")
     with op.batch_alter_table("payment_methods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payment_methods_account_id"))
 
     op.drop_table("payment_methods")
+    with op.batch_alter_table("payment_intents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_intents_status"))
+        batch_op.drop_index(batch_op.f("ix_payment_intents_rail_reference"))
+        batch_op.drop_index(batch_op.f("ix_payment_intents_account_id"))
+
+    op.drop_table("payment_intents")
+    op.drop_table("ledger_journals")
+    op.drop_table("ledger_failed_transfers")
+    op.drop_table("ledger_accounts")
     op.drop_table("fx_rounding_residuals")
     with op.batch_alter_table("fx_rate_overrides", schema=None) as batch_op:
         batch_op.drop_index("ix_fx_rate_overrides_pair")
@@ -337,6 +1200,60 @@ def downgrade() -> None:
         batch_op.drop_index("ix_core_jobs_due")
 
     op.drop_table("core_jobs")
+    with op.batch_alter_table("compliance_rule_sets", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_compliance_rule_sets_one_active",
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
+        batch_op.drop_index(batch_op.f("ix_compliance_rule_sets_checksum"))
+
+    op.drop_table("compliance_rule_sets")
+    with op.batch_alter_table("compliance_reviews", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_compliance_reviews_one_open",
+            sqlite_where=sa.text("status IN ('open', 'escalated')"),
+            postgresql_where=sa.text("status IN ('open', 'escalated')"),
+        )
+        batch_op.drop_index("ix_compliance_reviews_status_seq")
+        batch_op.drop_index(batch_op.f("ix_compliance_reviews_object_id"))
+        batch_op.drop_index(batch_op.f("ix_compliance_reviews_assignee"))
+        batch_op.drop_index(batch_op.f("ix_compliance_reviews_account_id"))
+
+    op.drop_table("compliance_reviews")
+    with op.batch_alter_table("compliance_observations", schema=None) as batch_op:
+        batch_op.drop_index("ix_compliance_observations_payer_window")
+        batch_op.drop_index(batch_op.f("ix_compliance_observations_occurred_at"))
+        batch_op.drop_index("ix_compliance_observations_ip_window")
+        batch_op.drop_index("ix_compliance_observations_email_window")
+        batch_op.drop_index("ix_compliance_observations_card_window")
+        batch_op.drop_index("ix_compliance_observations_account_window")
+
+    op.drop_table("compliance_observations")
+    op.drop_table("compliance_observation_buckets")
+    with op.batch_alter_table("compliance_audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_compliance_audit_log_ts"))
+        batch_op.drop_index(batch_op.f("ix_compliance_audit_log_ref"))
+        batch_op.drop_index(batch_op.f("ix_compliance_audit_log_action"))
+
+    op.drop_table("compliance_audit_log")
+    op.drop_table("compliance_audit_head")
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_charges_intent_id"))
+        batch_op.drop_index(batch_op.f("ix_charges_account_id"))
+
+    op.drop_table("charges")
+    with op.batch_alter_table("balance_transactions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_balance_transactions_unsettled",
+            postgresql_where=sa.text("status = 'pending' AND settlement_run_id IS NULL"),
+            sqlite_where=sa.text("status = 'pending' AND settlement_run_id IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_balance_transactions_source"))
+        batch_op.drop_index("ix_balance_transactions_due")
+        batch_op.drop_index("ix_balance_transactions_account_created")
+
+    op.drop_table("balance_transactions")
     with op.batch_alter_table("api_idempotency_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_idempotency_keys_expires_at"))
 

@@ -1,0 +1,422 @@
+"""The ledger's one entry point: :class:`Ledger`, bound to the caller's session.
+
+The ledger runs inside the caller's transaction, so a business state change (an intent
+captured, a payout sent) and its postings commit or roll back together. It never
+commits or rolls back itself. Postings lock the accounts they touch until that
+transaction ends, so keep the transaction short, and run it through
+:meth:`core.database.Database.run`, which retries the deadlocks, serialization failures
+and lost id races (:class:`~core.database.RetryableConflict`) a posting can meet.
+
+A posting is four steps (see :mod:`.storage`): read the transfers the operations refer
+to, lock the accounts in id order, look up existing and failed ids, then let the pure
+:class:`~.engine.Engine` decide and write its outcome in one statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from core.database import utcnow
+from core.ids import new_id
+
+from . import accounts as account_store
+from .accounts import PLATFORM
+from .balances import balance as _balance
+from .codes import LedgerError, ResultCode
+from .engine import Chain, Engine, LedgerState, lone_transfer
+from .exchange import Exchange, exchange_legs
+from .listing import list_accounts, list_transfers
+from .purposes import Side
+from .records import (
+    RESOLUTIONS,
+    Account,
+    Balance,
+    JournalRecord,
+    Page,
+    Statement,
+    Transfer,
+    TransferKind,
+    TransferResult,
+)
+from .specs import (
+    Expiry,
+    Journal,
+    Metadata,
+    Operation,
+    PostPending,
+    Reversal,
+    TransferSpec,
+    VoidPending,
+)
+from .statement import statement as _statement
+from .storage import Store, store_for
+from .storage.rows import TRANSFER_COLUMNS, journal_from_row, transfer_from_row
+from .tables import journals, transfers
+from .verify import VerifyReport, verify
+
+JOURNAL_ID_PREFIX = "jrn"
+
+
+def _target(op: Operation) -> str | None:
+    if isinstance(op, PostPending | VoidPending | Expiry):
+        return op.pending_id
+    if isinstance(op, Reversal):
+        return op.reverses
+    return None
+
+
+class Ledger:
+    """Accounts, postings and reads over one SQLAlchemy session.
+
+    ``clock`` stamps postings (UTC-aware); tests inject their own.
+    """
+
+    def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.session = session
+        self._clock = clock
+        self._store: Store | None = None
+        self._accounts: dict[tuple[str, str, str], Account] = {}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = store_for(self.session)
+        return self._store
+
+    # -- accounts ------------------------------------------------------------------------
+
+    def account(
+        self,
+        owner: str,
+        purpose: str,
+        currency: str,
+        *,
+        normal: Side | str | None = None,
+        debits_must_not_exceed_credits: bool | None = None,
+        credits_must_not_exceed_debits: bool | None = None,
+    ) -> Account:
+        """The account of ``(owner, purpose, currency)``, created on first use.
+
+        Known purposes take their normal side and flags from the purpose table
+        (:mod:`.purposes`); an ad-hoc purpose must give ``normal`` (flags default off).
+        Accounts are remembered per :class:`Ledger`, so the returned record's totals are
+        those read at the first lookup; read current ones with :meth:`balance`.
+        """
+        policy = account_store.resolve_policy(
+            purpose, normal, debits_must_not_exceed_credits, credits_must_not_exceed_debits
+        )
+        key = (owner, purpose, currency.upper() if isinstance(currency, str) else currency)
+        cached = self._accounts.get(key)
+        if cached is None:
+            cached = account_store.find_or_create(self.session, owner, purpose, currency, policy)
+            self._accounts[key] = cached
+        elif not account_store.same_policy(cached, policy):
+            raise LedgerError(
+                "account_exists_with_different_flags",
+                message=f"account {cached.id} ({owner}, {purpose}, {key[2]}) has other flags",
+            )
+        return cached
+
+    def platform_account(self, purpose: str, currency: str) -> Account:
+        """Shorthand for the platform's own account of ``purpose`` in ``currency``."""
+        return self.account(PLATFORM, purpose, currency)
+
+    def get_account(self, account_id: str) -> Account | None:
+        return account_store.get(self.session, account_id)
+
+    # -- posting ---------------------------------------------------------------------------
+
+    def post(
+        self, ops: Sequence[Operation], journal: bool | Journal = False
+    ) -> list[TransferResult]:
+        """Post ``ops``; one result per operation, in order.
+
+        ``journal=False``: each operation succeeds or fails on its own (a batch).
+        ``journal=True`` or a :class:`Journal` header: all or nothing, recorded under one
+        journal id; on failure the failing operation reports its code and the others
+        ``linked_event_failed``.
+        """
+        if not ops:
+            if journal:
+                raise ValueError("a journal needs at least one operation")
+            return []
+        if journal is False and len(ops) == 1 and isinstance(ops[0], TransferSpec):
+            fast = self._post_lone(ops[0])
+            if fast is not None:
+                return [fast]
+        if journal is False:
+            chains = [Chain([op]) for op in ops]
+        else:
+            first = ops[0]
+            header = (
+                journal
+                if isinstance(journal, Journal)
+                else Journal(
+                    code=getattr(first, "code", None) or "journal",
+                    reference=getattr(first, "reference", None) or "",
+                )
+            )
+            chains = [Chain(list(ops), header)]
+        return [r for chain in self._execute(chains) for r in chain]
+
+    def post_journals(
+        self, batch: Sequence[tuple[Journal, Sequence[Operation]]]
+    ) -> list[list[TransferResult]]:
+        """Post several independent journals in one round of statements."""
+        if not batch:
+            return []
+        return self._execute([Chain(list(ops), header) for header, ops in batch])
+
+    def post_or_raise(
+        self, ops: Sequence[Operation], journal: bool | Journal = False
+    ) -> list[TransferResult]:
+        """:meth:`post`, raising :class:`LedgerError` for the first operation not in the
+        ledger (the root cause, not a ``linked_event_failed``). Operations of an
+        independent batch that did succeed are still in the session: let the exception
+        roll the caller's transaction back."""
+        results = self.post(ops, journal)
+        failures = [r for r in results if not r.ok]
+        if failures:
+            root = next(
+                (r for r in failures if r.code is not ResultCode.LINKED_EVENT_FAILED), failures[0]
+            )
+            root.check()
+        return results
+
+    def post_pending(
+        self,
+        pending_id: str,
+        *,
+        id: str,
+        amount: int | None = None,
+        code: str | None = None,
+        reference: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> TransferResult:
+        """Post the reservation ``pending_id``, all of it or ``amount``; the rest is released."""
+        op = PostPending(id, pending_id, amount, code, reference, metadata or {})
+        return self.post([op])[0]
+
+    def void_pending(
+        self,
+        pending_id: str,
+        *,
+        id: str,
+        code: str | None = None,
+        reference: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> TransferResult:
+        """Release the reservation ``pending_id``."""
+        return self.post([VoidPending(id, pending_id, code, reference, metadata or {})])[0]
+
+    def reverse(
+        self,
+        transfer_id: str,
+        *,
+        id: str,
+        code: str | None = None,
+        reference: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> TransferResult:
+        """Write the transfer that undoes ``transfer_id`` (same amount, sides swapped)."""
+        return self.post([Reversal(id, transfer_id, code, reference, metadata or {})])[0]
+
+    def expire_pending(
+        self, now: dt.datetime | None = None, *, limit: int = 1000
+    ) -> list[TransferResult]:
+        """Void up to ``limit`` reservations whose timeout is at or before ``now``.
+
+        Each expiry is a transfer of kind ``expire_pending`` with the deterministic id
+        ``ledger:expire:<pending id>``, so two sweepers never expire one reservation twice.
+        """
+        now = now or self._clock()
+        t = transfers.c
+        resolution = transfers.alias("resolution")
+        query = (
+            select(t.id)
+            .where(
+                t.kind == TransferKind.PENDING.value,
+                t.timeout_at.is_not(None),
+                t.timeout_at <= now,
+                ~exists().where(
+                    and_(
+                        resolution.c.pending_id.is_not(None),
+                        resolution.c.pending_id == t.id,
+                    )
+                ),
+            )
+            .order_by(t.timeout_at, t.seq)
+            .limit(limit)
+        )
+        due = list(self.session.execute(query).scalars())
+        if not due:
+            return []
+        chains = [Chain([Expiry.of(pending_id)]) for pending_id in due]
+        return [r for chain in self._execute(chains, now=now) for r in chain]
+
+    # -- cross-currency --------------------------------------------------------------------
+
+    def exchange_legs(self, exchange: Exchange) -> tuple[list[TransferSpec], Journal]:
+        """The legs and journal header of a currency exchange (see :mod:`.exchange`), for
+        composing with other legs into one journal."""
+        positions = {
+            currency.upper(): self.platform_account("fx_position", currency).id
+            for currency in (exchange.source_currency, exchange.target_currency)
+        }
+        rounding = self.platform_account("fx_rounding", exchange.target_currency).id
+        return exchange_legs(exchange, positions, rounding)
+
+    def exchange(
+        self, exchange: Exchange, *, extra: Iterable[Operation] = ()
+    ) -> list[TransferResult]:
+        """Post an exchange (plus ``extra`` legs) as one journal recording rate and quote."""
+        legs, header = self.exchange_legs(exchange)
+        return self.post([*extra, *legs], journal=header)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def balance(self, account_id: str, as_of: dt.datetime | None = None) -> Balance:
+        return _balance(self.session, account_id, as_of)
+
+    def statement(
+        self, account_id: str, *, limit: int = 100, starting_after: str | None = None
+    ) -> Statement:
+        return _statement(self.session, account_id, limit=limit, starting_after=starting_after)
+
+    def accounts(
+        self,
+        *,
+        owner: str | None = None,
+        purpose: str | None = None,
+        currency: str | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> Page[Account]:
+        return list_accounts(
+            self.session,
+            owner=owner,
+            purpose=purpose,
+            currency=currency,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )
+
+    def transfers(
+        self,
+        *,
+        account_id: str | None = None,
+        reference: str | None = None,
+        code: str | None = None,
+        currency: str | None = None,
+        journal_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> Page[Transfer]:
+        return list_transfers(
+            self.session,
+            account_id=account_id,
+            reference=reference,
+            code=code,
+            currency=currency,
+            journal_id=journal_id,
+            kind=kind,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )
+
+    def transfer(self, transfer_id: str) -> Transfer | None:
+        row = self.session.execute(
+            select(*[transfers.columns[c] for c in TRANSFER_COLUMNS]).where(
+                transfers.c.id == transfer_id
+            )
+        ).first()
+        return transfer_from_row(row) if row is not None else None
+
+    def journal(self, journal_id: str) -> JournalRecord | None:
+        row = self.session.execute(
+            select(
+                journals.c.id,
+                journals.c.code,
+                journals.c.reference,
+                journals.c.rate,
+                journals.c.quote_id,
+                journals.c.metadata,
+                journals.c.created,
+            ).where(journals.c.id == journal_id)
+        ).first()
+        return journal_from_row(row) if row is not None else None
+
+    def verify(self) -> VerifyReport:
+        return verify(self.session)
+
+    # -- the posting pipeline --------------------------------------------------------------
+
+    def _post_lone(self, op: TransferSpec) -> TransferResult | None:
+        """The common case, one transfer and no journal, applied in one round trip where
+        the backend can; ``None`` when the engine must decide (any rule failed, or the
+        id may exist), having written nothing."""
+        now = self._clock()
+        transfer = lone_transfer(op, now)
+        if transfer is None:
+            return None
+        seq = self.store.try_lone(transfer)
+        if seq is None:
+            return None
+        object.__setattr__(transfer, "seq", seq)  # not yet seen by anyone: see _execute
+        return TransferResult(op.id, ResultCode.OK, transfer)
+
+    def _execute(
+        self, chains: list[Chain], *, now: dt.datetime | None = None
+    ) -> list[list[TransferResult]]:
+        now = now or self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the ledger clock must return timezone-aware UTC datetimes")
+        store = self.store
+        ops = [op for chain in chains for op in chain.ops]
+        ids = {op.id for op in ops}
+        targets = {target for op in ops if (target := _target(op)) is not None}
+        account_ids: set[str] = set()
+        for op in ops:
+            if isinstance(op, TransferSpec):
+                account_ids.update((op.debit, op.credit))
+        if targets:
+            for target in store.read_transfers(targets):
+                account_ids.update((target.debit_account_id, target.credit_account_id))
+        locked, found, failed = store.lock_and_probe(account_ids, ids, targets)
+        state = LedgerState(accounts=locked, failed=failed)
+        for transfer in found:
+            if transfer.id in ids or transfer.id in targets:
+                state.transfers[transfer.id] = transfer
+            if transfer.pending_id in targets and transfer.kind in RESOLUTIONS:
+                state.resolutions[transfer.pending_id] = transfer
+            if transfer.reverses_id in targets:
+                state.reversals[transfer.reverses_id] = transfer
+        # A target that appeared between the unlocked read and the locks: lock its
+        # accounts too (out of order; a resulting deadlock is retried by the caller).
+        late = {
+            account_id
+            for target in targets
+            if (transfer := state.transfers.get(target)) is not None
+            for account_id in (transfer.debit_account_id, transfer.credit_account_id)
+        } - locked.keys()
+        if late:
+            locked.update(store.lock_and_probe(late, (), ())[0])
+        outcome = Engine(state, now, lambda: new_id(JOURNAL_ID_PREFIX)).run(chains)
+        seqs = store.write(outcome)
+        if not seqs:
+            return outcome.results
+        for transfer in outcome.transfers:
+            # These records were made by this posting and are not yet visible to anyone:
+            # stamping the database's sequence number on them in place is safe, and much
+            # cheaper than copying thousands of frozen records.
+            object.__setattr__(transfer, "seq", seqs[transfer.id])
+        return outcome.results
