@@ -10,7 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Scope
 
-from api import wiring
+from api import console, wiring
 from api.auth import role_guard
 from api.context import DEPENDENCIES
 from api.errors import error_response
@@ -77,6 +77,7 @@ def route_handlers() -> Sequence[Any]:
         *provider_webhooks.ROUTES,
         *test_helpers.ROUTES,
         *receipts.ROUTES,
+        console.router,
         *ledger.ROUTES,
         *fee_schedules.ROUTES,
         *payouts.ROUTES,

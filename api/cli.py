@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 import api.models  # noqa: F401  (every table, for the schema and for jobs' handlers)
 from api.keys import ROLES, InvalidKeyRequest, issue_key, revoke_key
+from api.logs import configure_logging
 from core import tasks
 from core.accounts import Account, open_account
 from core.database import Database, migrate, set_database
@@ -231,10 +232,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
     args = parser().parse_args(argv)
+    # CORRIDOR_LOG_FORMAT=json|text; the level is --loglevel, else CORRIDOR_LOG_LEVEL, else
+    # INFO (one line a request).
+    configure_logging(level=getattr(args, "loglevel", None))
     settings = get_settings()
     if args.command not in ("serve", "migrate"):
         migrate(settings.database_url)

@@ -22,6 +22,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from core.money import AmountError, CurrencyError
+
 log = logging.getLogger("corridor.api")
 
 
@@ -134,6 +136,17 @@ def translate(
     return register
 
 
+@translate(CurrencyError)
+def _currency_error(exc: CurrencyError) -> ApiError:
+    """A currency code reaches the domain only from a client: refuse it, never a 500."""
+    return InvalidRequest(f"Invalid currency: {exc}.", code="parameter_invalid")
+
+
+@translate(AmountError)
+def _amount_error(exc: AmountError) -> ApiError:
+    return InvalidRequest(f"Invalid amount: {exc}.", code="parameter_invalid")
+
+
 def as_api_error(exc: BaseException) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
@@ -158,6 +171,7 @@ def param_from_path(path: str) -> str:
 
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _AT_PATH = re.compile(r" - at `([^`]+)`$")
 
 
@@ -183,13 +197,22 @@ def _from_validation(exc: ValidationException) -> ApiError:
                 None, [key, param_from_path(at_path.group(1)).replace("[", ".").replace("]", "")]
             )
         )
+
+    def within(name: str) -> str:
+        """``name`` inside the object at ``key`` (``business_profile[name]``)."""
+        parent = key if key not in ("data", "body") else ""
+        return param_from_path("$." + ".".join(filter(None, [parent, name])))
+
     if unknown:
-        name = unknown.group(1)
-        param = param_from_path(
-            "$." + ".".join(filter(None, [key if key not in ("data", "body") else "", name]))
-        )
+        param = within(unknown.group(1))
         return InvalidRequest(
             f"Received unknown parameter: {param}", param=param, code="parameter_unknown"
+        )
+    missing = _MISSING_FIELD.search(message)
+    if missing:
+        param = within(missing.group(1))
+        return InvalidRequest(
+            f"Missing required param: {param}.", param=param, code="parameter_missing"
         )
     param = param_from_path("$." + key) if key and key not in ("data", "body") else None
     if source == "query" and key:

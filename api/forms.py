@@ -90,7 +90,9 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                     f"Parameter {name} is given both as a value and as an object.", param=name
                 )
             node = node[part]
-    return _listify(root, "")
+    # Only nested objects become lists: the body itself is always an object, even when
+    # every top-level name is a number ("0=x").
+    return {key: _listify(value, key) for key, value in root.items()}
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
@@ -98,7 +100,11 @@ def decode_body(body: bytes) -> dict[str, Any]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormError("The request body is not valid UTF-8.", param="") from exc
-    return decode(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMS + 1))
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMS + 1)
+    except ValueError as exc:  # more than max_num_fields
+        raise FormError("Too many parameters.", param="") from exc
+    return decode(pairs)
 
 
 def encode(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

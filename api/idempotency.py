@@ -7,12 +7,17 @@ does. A worker that dies mid-request leaves a claim whose lease expires, and bec
 nothing else committed, a retry may safely run the request again. Requests that fail
 with a 4xx before changing anything release their claim, so a corrected retry may reuse
 the key; a 5xx rolls everything back and also releases it.
+
+Nothing secret is stored: the request is kept only as a keyed hash (HMAC with the card
+fingerprint key), the response sealed with the vault key (AES-GCM, bound to the record).
+A retired vault key must therefore stay configured for the 24 hours a response is kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +29,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.database import Base, Database, UTCDateTime, utcnow
 from core.ids import new_id
 from core.jobs import job_handler
+from core.keyring import NONCE_BYTES, Keyring, Sealed, fingerprint_key
+from core.settings import get_settings
 from core.tasks import periodic
 
 LEASE = dt.timedelta(seconds=60)
@@ -51,8 +58,33 @@ class IdempotencyRecord(Base):
 
 
 def fingerprint(method: str, path: str, params: Any) -> str:
+    """A keyed hash of the request: the parameters can hold a card number and CVC, and a
+    plain SHA-256 of so little entropy could be reversed by trying every card number."""
     canonical = json.dumps([method, path, params], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    key = fingerprint_key(get_settings())
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_SEALED = b"corridor.sealed.v1:"
+
+
+def _binding(record_id: str) -> bytes:
+    return f"idempotency_response:{record_id}".encode()
+
+
+def seal_body(record_id: str, body: bytes) -> bytes:
+    """Stored responses are sealed with the vault key: some carry a secret shown once (a
+    webhook endpoint's ``whsec_``), and the database must never hold one in clear."""
+    sealed = Keyring.from_settings(get_settings()).seal(body, _binding(record_id))
+    return _SEALED + sealed.kid.encode("ascii") + b":" + sealed.nonce + sealed.ciphertext
+
+
+def open_body(record_id: str, stored: bytes) -> bytes:
+    if not stored.startswith(_SEALED):
+        return stored  # stored before responses were sealed
+    kid, _, rest = stored[len(_SEALED) :].partition(b":")
+    sealed = Sealed(kid.decode("ascii"), rest[:NONCE_BYTES], rest[NONCE_BYTES:])
+    return Keyring.from_settings(get_settings()).open(sealed, _binding(record_id))
 
 
 @dataclass(frozen=True)
@@ -116,7 +148,7 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
         return Replay(
             existing.response_status or 200,
             existing.response_headers or [],
-            existing.response_body or b"",
+            open_body(existing.id, existing.response_body or b""),
             existing.request_id,
         )
     if existing.locked_until is not None and existing.locked_until > now:
@@ -151,7 +183,7 @@ def complete(
             locked_until=None,
             response_status=status,
             response_headers=headers,
-            response_body=body,
+            response_body=seal_body(record_id, body),
             request_id=request_id,
         )
     )

@@ -68,10 +68,10 @@ def mask(text: str) -> str:
     """``text`` with every secret it contains replaced (see the module docstring)."""
     if not text:
         return text
+    text = _AUTHORIZATION.sub(r"\1\2****", text)
     text = _API_KEY.sub(r"\1****\2", text)
     text = _WEBHOOK_SECRET.sub("whsec_****", text)
     text = _CLIENT_SECRET.sub(r"\1****", text)
-    text = _AUTHORIZATION.sub(r"\1\2****", text)
     text = _CVC.sub(r"\1***", text)
     return _PAN_CANDIDATE.sub(_mask_pan, text)
 
@@ -186,4 +186,6 @@ def configure_logging(
     # The request line comes from corridor.access; uvicorn's own access log would repeat it
     # with the raw query string.
     logging.getLogger("uvicorn.access").disabled = True
+    # stripe-python logs whole request bodies (card numbers, for the Stripe rail) at DEBUG.
+    logging.getLogger("stripe").setLevel(max(logging.WARNING, root.level))
     return handler

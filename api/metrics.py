@@ -4,15 +4,14 @@ Two kinds, because the service runs as several processes (API workers, Celery wo
 
 * **counters of this process** (``prometheus_client``'s default registry): HTTP requests
   and latencies (recorded by :mod:`api.observability`), payment outcomes and every other
-  domain event, ledger transfers, rate-limit refusals. Payment outcomes are counted from
-  the events the domain emits (``payment_intent.succeeded``...) and ledger transfers
-  from the rows inserted into ``ledger_transfers``, both only once their transaction
-  commits, so a rolled-back or retried request is not counted. With several processes
-  per host, set ``PROMETHEUS_MULTIPROC_DIR`` and the scrape aggregates them.
-* **gauges read from the database at scrape time** (:func:`database_metrics`): job queue
-  depth, lag and failures, and webhook deliveries pending, retrying and given up. These
-  are the same whichever process (API or Celery worker) does the work, which is what an
-  alert about a stuck queue needs.
+  domain event, rate-limit refusals. Payment outcomes are counted from the events the
+  domain emits (``payment_intent.succeeded``...) once their transaction commits, so a
+  rolled-back or retried request is not counted. With several processes per host, set
+  ``PROMETHEUS_MULTIPROC_DIR`` and the scrape aggregates them.
+* **read from the database at scrape time** (:func:`database_metrics`): job queue depth,
+  lag and failures, webhook deliveries pending, retrying and given up, and ledger
+  transfers committed. These are the same whichever process (API or Celery worker) did
+  the work, which is what an alert about a stuck queue or silent books needs.
 
 Metric values are counts and seconds; no amount of money is ever exported (a float
 cannot carry minor units faithfully).
@@ -34,14 +33,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
 from core.events import Event
 from core.jobs import Job
+from settlement.ledger.tables import LedgerTransfer
 
 HTTP_REQUESTS = Counter(
     "corridor_http_requests",
@@ -64,9 +64,6 @@ PAYMENT_OUTCOMES = Counter(
     ["outcome", "currency", "reason"],
 )
 EVENTS = Counter("corridor_events", "Domain events committed, by type.", ["type"])
-LEDGER_TRANSFERS = Counter(
-    "corridor_ledger_transfers", "Ledger transfers (postings) committed by this process."
-)
 RATE_LIMITED = Counter(
     "corridor_rate_limited_requests", "Requests refused with 429 (rate_limit), by role.", ["role"]
 )
@@ -104,7 +101,6 @@ def _count_event(type_: str, data: dict[str, Any]) -> None:
 # --- counting what commits -----------------------------------------------------------
 
 _PENDING_EVENTS = "corridor.metrics.events"
-_PENDING_TRANSFERS = "corridor.metrics.ledger_transfers"
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -122,33 +118,12 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_EVENTS, None)
 
 
-def _after_cursor_execute(
-    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-) -> None:
-    if not statement.lstrip()[:40].upper().startswith("INSERT INTO LEDGER_TRANSFERS"):
-        return
-    rows = cursor.rowcount
-    if rows is None or rows < 0:
-        rows = len(parameters) if executemany else 1
-    conn.info[_PENDING_TRANSFERS] = conn.info.get(_PENDING_TRANSFERS, 0) + rows
-
-
-def _on_commit(conn: Any) -> None:
-    rows = conn.info.pop(_PENDING_TRANSFERS, 0)
-    if rows:
-        LEDGER_TRANSFERS.inc(rows)
-
-
-def _on_rollback(conn: Any) -> None:
-    conn.info.pop(_PENDING_TRANSFERS, None)
-
-
 _installed = threading.Lock()
 _listening = False
 
 
 def install() -> None:
-    """Listen to every session and engine of the process (idempotent)."""
+    """Listen to every session of the process (idempotent)."""
     global _listening
     with _installed:
         if _listening:
@@ -156,9 +131,6 @@ def install() -> None:
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
-        event.listen(Engine, "after_cursor_execute", _after_cursor_execute)
-        event.listen(Engine, "commit", _on_commit)
-        event.listen(Engine, "rollback", _on_rollback)
         _listening = True
 
 
@@ -247,7 +219,13 @@ def database_metrics(session: Session, now: dt.datetime | None = None) -> list[M
         "Age of the oldest delivery still being retried.",
         value=_seconds(now - _aware(oldest_failing)) if oldest_failing else 0.0,
     )
-    return [jobs, retrying, lag, expired, deliveries, webhook_retrying, webhook_age]
+    transfers = CounterMetricFamily(
+        "corridor_ledger_transfers",
+        "Ledger transfers (postings) ever committed, by every process: the high-water mark "
+        "of their sequence (a rolled-back posting can leave a gap, so it may run ahead).",
+        value=session.scalar(select(func.max(LedgerTransfer.seq))) or 0,
+    )
+    return [jobs, retrying, lag, expired, deliveries, webhook_retrying, webhook_age, transfers]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

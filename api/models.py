@@ -7,6 +7,7 @@ the one package allowed to know every domain.
 
 from __future__ import annotations
 
+import api.console.sessions
 import api.idempotency
 import api.keys
 import api.receipts

@@ -33,6 +33,8 @@ def page_params(
     starting_after: Annotated[str | None, Parameter(max_length=255)] = None,
     ending_before: Annotated[str | None, Parameter(max_length=255)] = None,
 ) -> Page:
+    # An empty cursor ("starting_after=") is no cursor, as in Stripe's API.
+    starting_after, ending_before = starting_after or None, ending_before or None
     if starting_after and ending_before:
         raise InvalidRequest(
             "You may only specify one of these parameters: starting_after, ending_before.",

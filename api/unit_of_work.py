@@ -258,6 +258,9 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         state = scope["state"]
         write = scope["method"] in WRITE_METHODS
         for attempt in range(1, ATTEMPTS + 1):
+            # A read that turned out to write (a GET touching a session, say) and lost the
+            # race on SQLite runs again as a writer, which queues on the lock instead.
+            write = write or attempt > 1
             state.pop("exception", None)
             state.pop("keep_changes", None)
             session = await anyio.to_thread.run_sync(partial(self.db.session, write=write))
@@ -306,12 +309,14 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
 
 
 def _replaying(body: bytes) -> Receive:
+    """The buffered body, once; after that, wait (as a live client would) rather than
+    report a disconnect, which would make streaming responses stop at once."""
     delivered = False
 
     async def receive() -> Message:
         nonlocal delivered
         if delivered:
-            return {"type": "http.disconnect"}
+            await anyio.sleep_forever()
         delivered = True
         return {"type": "http.request", "body": body, "more_body": False}
 

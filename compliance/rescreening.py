@@ -9,6 +9,10 @@ against the added entries only and opens a review case for every hit:
   the case is opened on the most recent payment or payout of that party;
 * every merchant account; the case is opened on the account itself.
 
+When the object is still held on an undecided case (a payment in review for another
+reason), the new matches are added to that case instead, so it cannot be approved
+before they are resolved.
+
 The money has usually moved already, so approving such a case releases nothing and
 rejecting it cancels nothing that is not still held (the officer's follow-up, such as a
 freeze or a report, is outside this service); the case puts the hit on record, in front
@@ -37,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.active_index import active_index
-from compliance.reviews import open_review, review_for_object
+from compliance.reviews import Review, add_matches, open_review, review_for_object
 from compliance.rules.observations import ObservationRow
 from compliance.sanctions import (
     Counterparty,
@@ -242,12 +246,10 @@ def screen_parties(
     ]
 
 
-def _already_opened(session: Session, party: KnownParty, snapshot_id: str) -> bool:
-    review = review_for_object(session, party.object_type, party.object_id)
-    if review is None:
-        return False
+def _rescreened(review: Review, snapshot_id: str, role: str) -> bool:
+    """Whether ``review`` is the case this job opened for this party and snapshot."""
     rescreen = review.counterparty.get("rescreen") or {}
-    return rescreen.get("snapshot_id") == snapshot_id and rescreen.get("role") == party.role
+    return rescreen.get("snapshot_id") == snapshot_id and rescreen.get("role") == role
 
 
 def _match_dicts(role: str, matches: Iterable[Match], review_at: float) -> list[dict[str, Any]]:
@@ -265,17 +267,38 @@ def _match_dicts(role: str, matches: Iterable[Match], review_at: float) -> list[
     ]
 
 
+def _reason(party: KnownParty, best: dict[str, Any], snapshot_id: str) -> str:
+    return (
+        f"{party.role} {party.counterparty.name!r} matches {best['list']} entry "
+        f"{best['entry_id']} {best['name']!r} as {best['matched_name']!r} "
+        f"(score {best['score']}), added by snapshot {snapshot_id}"
+    )
+
+
 def open_reviews(
     session: Session, hits: Sequence[Hit], snapshot: SanctionsSnapshot, review_at: float
 ) -> list[str]:
-    """One case per hit (skipping parties already opened for this snapshot); their ids."""
-    opened: list[str] = []
+    """One case per hit; the ids of the cases opened or given new matches.
+
+    A party whose object is already held on an undecided case gets the new matches added
+    to that case (so it cannot be approved without them being resolved); a party that
+    already has its case for this snapshot (the job ran before) is skipped.
+    """
+    touched: list[str] = []
     for hit in hits:
         party = hit.party
-        if _already_opened(session, party, snapshot.id):
-            continue
         matches = _match_dicts(party.role, hit.matches, review_at)
-        best = matches[0]
+        reason = _reason(party, matches[0], snapshot.id)
+        current = review_for_object(session, party.object_type, party.object_id)
+        if current is not None and current.open:
+            known = {m.key for m in current.screening_matches}
+            keys = {f"{m['party']}:{m['list']}:{m['entry_id']}" for m in matches}
+            if not keys <= known:
+                add_matches(session, current.id, actor="system", matches=matches, note=reason)
+                touched.append(current.id)
+            continue
+        if current is not None and _rescreened(current, snapshot.id, party.role):
+            continue
         review = open_review(
             session,
             object_type=party.object_type,
@@ -288,13 +311,8 @@ def open_reviews(
                     "rule_type": "sanctions",
                     "decision": hit.decision.value,
                     "score": 0,
-                    "reason": (
-                        f"{party.role} {party.counterparty.name!r} matches {best['list']} "
-                        f"entry {best['entry_id']} {best['name']!r} as "
-                        f"{best['matched_name']!r} (score {best['score']}), added by "
-                        f"snapshot {snapshot.id}"
-                    ),
-                    "details": {"snapshot_id": snapshot.id, "best_score": best["score"]},
+                    "reason": reason,
+                    "details": {"snapshot_id": snapshot.id, "best_score": matches[0]["score"]},
                 }
             ],
             screening_matches=matches,
@@ -308,8 +326,8 @@ def open_reviews(
                 },
             },
         )
-        opened.append(review.id)
-    return opened
+        touched.append(review.id)
+    return touched
 
 
 @jobs.job_handler(JOB)

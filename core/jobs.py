@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,6 +193,7 @@ def execute(db: Database, job_id: str) -> str:
     if job is None:
         return "skipped"
     handler = _HANDLERS.get(job.name)
+    started = time.monotonic()
     try:
         if handler is None:
             raise LookupError(f"no handler registered for job {job.name!r}")
@@ -211,6 +213,7 @@ def execute(db: Database, job_id: str) -> str:
             .values(status="done", locked_until=None, finished=utcnow(), last_error=None)
         )
     )
+    log.info("job %s (%s) done in %.0f ms", job.id, job.name, (time.monotonic() - started) * 1000)
     return "done"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,7 +19,6 @@ from core.database import utcnow
 from settlement.balance_transactions import BalanceTransaction
 from settlement.ledger import policy_for
 from settlement.ledger.tables import LedgerAccount
-from settlement.reconciliation.breaks import age_days
 from settlement.reconciliation.engine import Outcome
 from settlement.reconciliation.tables import BreakRow, LineRow
 
@@ -57,8 +55,10 @@ class CurrencyBalances:
     currency: str
     by_purpose: dict[str, int]
     """Posted balance on the account's normal side, summed over every owner."""
-    pending: dict[str, int]
-    """Pending (reserved) amounts on the same accounts."""
+    incoming: dict[str, int]
+    """Pending transfers that will add to the balance when posted (a payout in flight)."""
+    reserved: dict[str, int]
+    """Pending transfers that will take from it (reserved, no longer spendable)."""
     accounts: int
 
 
@@ -79,15 +79,22 @@ def balances_by_currency(session: Session) -> list[CurrencyBalances]:
         .group_by(a.currency, a.purpose, a.normal)
     ).all()
     posted: dict[str, dict[str, int]] = defaultdict(dict)
-    pending: dict[str, dict[str, int]] = defaultdict(dict)
+    incoming: dict[str, dict[str, int]] = defaultdict(dict)
+    reserved: dict[str, dict[str, int]] = defaultdict(dict)
     counts: dict[str, int] = defaultdict(int)
     for currency, purpose, normal, dp, cp, dpe, cpe, count in rows:
-        sign = 1 if normal == "credit" else -1
-        posted[currency][purpose] = posted[currency].get(purpose, 0) + sign * (int(cp) - int(dp))
-        reserved = int(dpe) if normal == "credit" else int(cpe)
-        pending[currency][purpose] = pending[currency].get(purpose, 0) + reserved
+        if normal == "credit":
+            grows, shrinks, grows_pending, shrinks_pending = cp, dp, cpe, dpe
+        else:
+            grows, shrinks, grows_pending, shrinks_pending = dp, cp, dpe, cpe
+        posted[currency][purpose] = posted[currency].get(purpose, 0) + int(grows) - int(shrinks)
+        incoming[currency][purpose] = incoming[currency].get(purpose, 0) + int(grows_pending)
+        reserved[currency][purpose] = reserved[currency].get(purpose, 0) + int(shrinks_pending)
         counts[currency] += int(count)
-    return [CurrencyBalances(c, posted[c], pending[c], counts[c]) for c in sorted(posted, key=str)]
+    return [
+        CurrencyBalances(c, posted[c], incoming[c], reserved[c], counts[c])
+        for c in sorted(posted, key=str)
+    ]
 
 
 def purpose_description(purpose: str) -> str:
@@ -196,14 +203,3 @@ def break_ageing(session: Session, *, today: dt.date | None = None) -> list[AgeB
                 buckets[i] = AgeBucket(low, high, bucket.count + int(count), amounts)
                 break
     return buckets
-
-
-def oldest_open_break_age(session: Session, today: dt.date | None = None) -> int | None:
-    oldest = session.scalar(
-        select(BreakRow).where(BreakRow.status == "open").order_by(BreakRow.occurred_on).limit(1)
-    )
-    return age_days(oldest, today) if oldest is not None else None
-
-
-def currencies_of(figures: Sequence[CurrencyBalances]) -> list[str]:
-    return [f.currency for f in figures]

@@ -277,7 +277,8 @@ def _recon_page(
     )
     ageing = break_ageing(session, today=today)
     ageing_chart = bar_chart(
-        [str(bucket.low) for bucket in ageing], [Series("breaks", tuple(b.count for b in ageing))]
+        [f"{b.low}–{b.high}" if b.high is not None else f"{b.low}+" for b in ageing],
+        [Series("breaks", tuple(b.count for b in ageing))],
     )
     statements = session.scalars(
         select(StatementRow).order_by(StatementRow.imported_at.desc()).limit(20)

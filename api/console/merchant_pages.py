@@ -4,7 +4,8 @@ payouts, webhook endpoints with their deliveries, and API keys.
 Every object is looked up and then checked against the signed-in account: another
 account's payment, payout, endpoint or key answers 404, the same as one that does not
 exist. Changes call the same service functions as the API (``payments.refunds.create``,
-``payments.intents.capture``, ``payments.webhooks.create_endpoint``, ``api.keys``).
+``payments.intents.capture``, ``payments.webhooks.create_endpoint``, ``api.keys``); a key
+created or revoked here is also written to the audit trail, as the CLI's keys are.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from api.console.payment_timeline import refundable, refunds_of, timeline
 from api.console.signin import sign_out, viewer_of
 from api.console.templating import is_fragment_request, page, request_locale
 from api.console.viewer import Viewer
-from api.keys import ApiKey, issue_key, revoke_key
+from api.keys import ApiKey, IssuedKey, issue_key, revoke_key
 from api.resources.balance import BUCKETS
+from compliance import audit
 from core.accounts import Account, get_account
 from core.keyring import Keyring
 from core.settings import get_settings
@@ -426,9 +428,20 @@ def create_api_key(request: Request[Any, Any, Any]) -> Response[Any]:
     session = _session(request)
     _, account = _account(request)
     description = text(params_of(request), "description", max_length=200)
-    issued, problem = attempt(
-        session, lambda: issue_key(session, "merchant", account.id, description)
-    )
+    actor = viewer_of(request).actor
+
+    def work() -> IssuedKey:
+        issued = issue_key(session, "merchant", account.id, description)
+        audit.append(
+            session,
+            actor,
+            "api_key.created",
+            issued.key.id,
+            {"role": "merchant", "account": account.id, "via": "console"},
+        )
+        return issued
+
+    issued, problem = attempt(session, work)
     if problem is not None:
         return _keys_page(request, status=problem.status, problem=problem)
     return _keys_page(request, secret=issued.secret)
@@ -440,7 +453,15 @@ def revoke_api_key(request: Request[Any, Any, Any], key_id: FromPath[str]) -> Re
     key = session.get(ApiKey, key_id)
     if key is None or not viewer_of(request).owns(key.account_id):
         raise NotYours()
-    revoke_key(session, key_id)
+    if key.revoked_at is None:
+        revoke_key(session, key_id)
+        audit.append(
+            session,
+            viewer_of(request).actor,
+            "api_key.revoked",
+            key_id,
+            {"role": key.role, "account": key.account_id, "via": "console"},
+        )
     if key_id == viewer_of(request).key_id:
         return sign_out(request, "revoked")  # the session was opened with this key
     return Redirect("/console/merchant/api-keys?done=revoked", status_code=303)

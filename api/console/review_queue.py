@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -194,7 +194,6 @@ class CaseFile:
     intent: PaymentIntent | None = None
     payout: Payout | None = None
     account: Account | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def listed_entry(session: Session, source: str, entry_id: str) -> ListedEntry | None:

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, String, delete, or_, select
+from sqlalchemy import ForeignKey, String, delete, or_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.keys import ApiKey
@@ -144,10 +144,6 @@ def purge_ended(
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def sessions_of_key(session: Session, key_id: str) -> list[ConsoleSession]:
-    return list(session.scalars(select(ConsoleSession).where(ConsoleSession.key_id == key_id)))
 
 
 def csrf_matches(expected: str, presented: str | None) -> bool:

@@ -106,9 +106,12 @@ async def admit(request: Request[Any, Any, Any]) -> Response[Any] | None:
     )
     if row is None:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-current-url"):  # a fragment: come back to its page
+            current = urlsplit(request.headers["hx-current-url"])
+            back = current.path + (f"?{current.query}" if current.query else "")
         reason = "expired" if token else "required"
         target = f"{LOGIN_PATH}?reason={reason}"
-        if request.method == "GET":
+        if request.method == "GET" and safe_next(back):
             target += f"&next={quote(back, safe='')}"
         cookies = [_session_cookie("", clear=True)] if token else []
         return _go(request, target, cookies)
@@ -117,7 +120,7 @@ async def admit(request: Request[Any, Any, Any]) -> Response[Any] | None:
     section = request.route_handler.opt.get("section")
     if section is not None and not viewer.may_open(section):
         raise SectionClosed(section)
-    if request.method not in ("GET", "HEAD") and not csrf_matches(
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_matches(
         viewer.csrf_token, await csrf_presented(request)
     ):
         raise CsrfRefused()

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
+from babel.dates import format_skeleton
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
@@ -85,8 +86,8 @@ class Formatter:
         return babel_date(day, "medium", locale=babel_locale(self.locale))
 
     def short_date(self, day: dt.date) -> str:
-        """Axis labels: month and day only."""
-        return babel_date(day, "MMMd", locale=babel_locale(self.locale))
+        """Axis labels: month and day only, in the locale's order (``Mar 2``, ``3月2日``)."""
+        return format_skeleton("MMMd", day, locale=babel_locale(self.locale))
 
     def country(self, code: str | None) -> str:
         if not code:

@@ -18,7 +18,7 @@ from api.context import PrincipalDep, SessionDep
 from api.envelope import CurrencyCode, Request
 from api.errors import InvalidRequest, NotFound, translate
 from core.database import utcnow
-from core.money import currency_code
+from core.money import CurrencyError, currency_code
 from settlement.balance_transactions import exact_number
 from settlement.fees.store import FeeScheduleMissing, fee_schedule_for
 from settlement.fx.book import default_rate_book
@@ -117,6 +117,11 @@ class FxQuoteController(Controller):
         self, data: JSONBody[QuoteCreate], session: SessionDep, principal: PrincipalDep
     ) -> dict[str, Any]:
         account_id = principal.require_account()
+        for param in ("from_currency", "to_currency"):
+            try:
+                currency_code(getattr(data, param))
+            except CurrencyError as exc:
+                raise InvalidRequest(str(exc), param=param, code="parameter_invalid") from exc
         try:
             spread = fee_schedule_for(session, account_id).fx_markup_ppm
         except FeeScheduleMissing:

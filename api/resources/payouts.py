@@ -112,7 +112,7 @@ class PayoutController(Controller):
         payout = _find(session, principal, payout_id, lock=True)
         return render_payout(cancel_payout(session, payout.id, account_id=payout.account_id))
 
-    @get("/{payout_id:str}/file", sync_to_thread=True)
+    @get("/{payout_id:str}/file", sync_to_thread=True, opt={"media_types": ("application/xml",)})
     def bank_file(
         self, payout_id: FromPath[str], session: SessionDep, principal: PrincipalDep
     ) -> Response[bytes]:

@@ -114,7 +114,7 @@ class ReconciliationController(Controller):
         )
         return list_object("/v1/reconciliation/breaks", [render_break(r) for r in rows], has_more)
 
-    @get("/report", sync_to_thread=True)
+    @get("/report", sync_to_thread=True, opt={"media_types": ("application/json", "text/csv")})
     def report(
         self,
         session: SessionDep,

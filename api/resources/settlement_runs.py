@@ -86,7 +86,11 @@ class SettlementRunController(Controller):
             raise NotFound("settlement_run", run_id)
         return render_settlement_run(run)
 
-    @get("/{run_id:str}/report", sync_to_thread=True, opt=roles(MERCHANT, FINANCE, ADMIN))
+    @get(
+        "/{run_id:str}/report",
+        sync_to_thread=True,
+        opt={**roles(MERCHANT, FINANCE, ADMIN), "media_types": ("application/json", "text/csv")},
+    )
     def report(
         self,
         run_id: FromPath[str],

@@ -19,7 +19,7 @@ confirmed as a true match can never be approved away; such a case can only be re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -224,6 +224,21 @@ def assign(case: ReviewCase, actor: str, assignee: str | None) -> Transition:
     assignee = assignee.strip() if assignee and assignee.strip() else None
     return Transition(
         replace(case, assignee=assignee), Event("assigned", actor, None, {"assignee": assignee})
+    )
+
+
+def add_matches(
+    case: ReviewCase, actor: str, matches: Sequence[SanctionsMatch], note: str | None
+) -> Transition:
+    """New sanctions matches on an undecided case (a list update named the party while it was
+    held); each one blocks approval like the matches the case was opened with."""
+    actor = _actor(actor)
+    _undecided(case, "add matches to")
+    known = {m.key for m in case.matches}
+    added = tuple(m for m in matches if m.key not in known)
+    return Transition(
+        replace(case, matches=case.matches + added),
+        Event("matches_added", actor, _optional_note(note), {"matches": [m.key for m in added]}),
     )
 
 

@@ -342,6 +342,20 @@ def close(session: Session, review_id: str, *, actor: str, reason: str) -> Revie
     return _act(session, review_id, lambda c: cases.close(c, actor, reason))
 
 
+def add_matches(
+    session: Session,
+    review_id: str,
+    *,
+    actor: str,
+    matches: Sequence[Mapping[str, Any]],
+    note: str | None = None,
+) -> ReviewOutcome:
+    """Add sanctions matches (``party``, ``list``, ``entry_id``, ``name``, ``matched_name``,
+    ``score``) to an undecided case; matches it already has are left as they are."""
+    found = tuple(SanctionsMatch.from_dict(m) for m in matches)
+    return _act(session, review_id, lambda c: cases.add_matches(c, actor, found, note))
+
+
 def mark_false_positive(
     session: Session, review_id: str, *, actor: str, match: str, note: str
 ) -> ReviewOutcome:

@@ -172,13 +172,15 @@ def new_transfer(
     return Transfer(seq=None, checksum=transfer_checksum(**fields), **fields)
 
 
-def lone_transfer(op: TransferSpec, now: dt.datetime) -> Transfer | None:
-    """The transfer a lone :class:`TransferSpec` (no journal) becomes if every rule holds.
+def planned_transfer(
+    op: TransferSpec, now: dt.datetime, journal_id: str | None = None
+) -> Transfer | None:
+    """The transfer ``op`` becomes if the ledger's state allows it, or ``None`` when the
+    request itself is invalid or its timeout is out of range (the engine reports those).
 
-    ``None`` when the request itself is invalid or its timeout is out of range: those
-    outcomes are the engine's to report. Storage backends use this to apply the common
-    case in one round trip, checking the state-dependent rules (existence, currency,
-    overflow, limits) in the database and falling back to the engine when any fails.
+    None of it depends on the ledger's state, so a posting computes it before taking any
+    lock (see :func:`make_plan`), and backends use it to apply a lone transfer in one
+    round trip (:meth:`.storage.Store.try_lone`).
     """
     if input_error(op) is not None:
         return None
@@ -198,9 +200,36 @@ def lone_transfer(op: TransferSpec, now: dt.datetime) -> Transfer | None:
         timeout_at=expires,
         code=op.code,
         reference=op.reference,
-        journal_id=None,
+        journal_id=journal_id,
         metadata=dict(op.metadata),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a posting decides before it locks anything: each chain's journal id, and the
+    row (checksum included) each valid :class:`TransferSpec` becomes if state allows.
+
+    Moving this work out of the locked section shortens the time other writers wait
+    for the same accounts.
+    """
+
+    journal_ids: list[str | None]
+    rows: dict[tuple[int, int], Transfer]
+
+
+def make_plan(chains: Sequence[Chain], now: dt.datetime, new_journal_id: Callable[[], str]) -> Plan:
+    journal_ids: list[str | None] = []
+    rows: dict[tuple[int, int], Transfer] = {}
+    for c, chain in enumerate(chains):
+        journal_id = new_journal_id() if chain.journal is not None else None
+        journal_ids.append(journal_id)
+        for o, op in enumerate(chain.ops):
+            if isinstance(op, TransferSpec):
+                row = planned_transfer(op, now, journal_id)
+                if row is not None:
+                    rows[(c, o)] = row
+    return Plan(journal_ids, rows)
 
 
 class Engine:
@@ -219,8 +248,12 @@ class Engine:
 
     # -- batch -----------------------------------------------------------------------------
 
-    def run(self, chains: Sequence[Chain]) -> Outcome:
-        results = [self._chain(chain) for chain in chains]
+    def run(self, chains: Sequence[Chain], plan: Plan | None = None) -> Outcome:
+        """Apply ``chains`` in order; ``plan`` is :func:`make_plan`'s for these chains."""
+        plan = plan or make_plan(chains, self._now, self._new_journal_id)
+        results = [
+            self._chain(chain, plan.journal_ids[c], plan.rows, c) for c, chain in enumerate(chains)
+        ]
         deltas: dict[str, Totals] = {}
         for account in self._state.accounts.values():
             before, after = self._initial[account.id], account.totals()
@@ -233,13 +266,18 @@ class Engine:
                 )
         return Outcome(self._now, results, self._transfers, self._journals, self._failed, deltas)
 
-    def _chain(self, chain: Chain) -> list[TransferResult]:
+    def _chain(
+        self,
+        chain: Chain,
+        journal_id: str | None,
+        rows: dict[tuple[int, int], Transfer],
+        c: int,
+    ) -> list[TransferResult]:
         header = chain.journal
-        journal_id = self._new_journal_id() if header is not None else None
         results: list[TransferResult] = []
         applied: list[Transfer] = []
-        for op in chain.ops:
-            result = self._one(op, journal_id)
+        for o, op in enumerate(chain.ops):
+            result = self._one(op, journal_id, rows.get((c, o)))
             results.append(result)
             if not result.ok:
                 break
@@ -287,8 +325,10 @@ class Engine:
 
     # -- one operation -------------------------------------------------------------------
 
-    def _one(self, op: Operation, journal_id: str | None) -> TransferResult:
-        error = input_error(op)
+    def _one(
+        self, op: Operation, journal_id: str | None, planned: Transfer | None
+    ) -> TransferResult:
+        error = None if planned is not None else input_error(op)
         if error is not None:
             return TransferResult(op.id, error)
         existing = self._state.transfers.get(op.id)
@@ -302,7 +342,7 @@ class Engine:
                 op.id, ResultCode.ID_ALREADY_FAILED, None, f"an earlier attempt failed: {failed}"
             )
         try:
-            transfer = self._build(op, journal_id)
+            transfer = self._build(op, journal_id, planned)
         except _Refused as refused:
             if refused.code.recorded and not isinstance(op, Expiry):
                 self._state.failed[op.id] = refused.code
@@ -311,14 +351,16 @@ class Engine:
         self._apply(transfer)
         return TransferResult(op.id, ResultCode.OK, transfer)
 
-    def _build(self, op: Operation, journal_id: str | None) -> Transfer:
+    def _build(self, op: Operation, journal_id: str | None, planned: Transfer | None) -> Transfer:
         if isinstance(op, TransferSpec):
-            return self._build_transfer(op, journal_id)
+            return self._build_transfer(op, journal_id, planned)
         if isinstance(op, Reversal):
             return self._build_reversal(op, journal_id)
         return self._build_resolution(op, journal_id)
 
-    def _build_transfer(self, op: TransferSpec, journal_id: str | None) -> Transfer:
+    def _build_transfer(
+        self, op: TransferSpec, journal_id: str | None, planned: Transfer | None
+    ) -> Transfer:
         # Plain ifs rather than a helper: this runs for every transfer of every batch, and
         # the failure details must only be formatted when something fails.
         debit = self._state.accounts.get(op.debit)
@@ -335,6 +377,9 @@ class Engine:
                     f"account {account.id} holds {account.currency}, transfer is in {currency}",
                 )
         self._check_limits(debit, credit, op.amount, pending=op.pending)
+        if planned is not None:  # its timeout is known to be in range
+            self._check_funds(debit, credit, op.amount)
+            return planned
         try:
             expires = timeout_at(self._now, op.timeout_seconds)
         except OverflowError as exc:

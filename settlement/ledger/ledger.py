@@ -7,9 +7,12 @@ transaction ends, so keep the transaction short, and run it through
 :meth:`core.database.Database.run`, which retries the deadlocks, serialization failures
 and lost id races (:class:`~core.database.RetryableConflict`) a posting can meet.
 
-A posting is four steps (see :mod:`.storage`): read the transfers the operations refer
-to, lock the accounts in id order, look up existing and failed ids, then let the pure
-:class:`~.engine.Engine` decide and write its outcome in one statement.
+A posting is three steps (see :mod:`.storage`): read the transfers the operations refer
+to (if any), lock the accounts in id order while looking up existing and failed ids,
+then let the pure :class:`~.engine.Engine` decide and write its outcome in one
+statement. The commonest posting, one transfer without a journal, first tries the
+backend's one-round-trip path (:meth:`.storage.Store.try_lone`), which applies it only
+when every rule holds and otherwise leaves the decision to the engine.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from . import accounts as account_store
 from .accounts import PLATFORM
 from .balances import balance as _balance
 from .codes import LedgerError, ResultCode
-from .engine import Chain, Engine, LedgerState, lone_transfer
+from .engine import Chain, Engine, LedgerState, make_plan, planned_transfer
 from .exchange import Exchange, exchange_legs
 from .listing import list_accounts, list_transfers
 from .purposes import Side
@@ -61,6 +64,10 @@ from .verify import VerifyReport, verify
 JOURNAL_ID_PREFIX = "jrn"
 
 
+def new_journal_id() -> str:
+    return new_id(JOURNAL_ID_PREFIX)
+
+
 def _target(op: Operation) -> str | None:
     if isinstance(op, PostPending | VoidPending | Expiry):
         return op.pending_id
@@ -78,14 +85,17 @@ class Ledger:
     def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.session = session
         self._clock = clock
-        self._store: Store | None = None
+        self._store: tuple[object, Store] | None = None
         self._accounts: dict[tuple[str, str, str], Account] = {}
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = store_for(self.session)
-        return self._store
+        """The storage backend on the session's current connection (a session may move to
+        another pooled connection between transactions, and a store must follow it)."""
+        connection = self.session.connection().connection.dbapi_connection
+        if self._store is None or self._store[0] is not connection:
+            self._store = (connection, store_for(self.session))
+        return self._store[1]
 
     # -- accounts ------------------------------------------------------------------------
 
@@ -365,7 +375,7 @@ class Ledger:
         the backend can; ``None`` when the engine must decide (any rule failed, or the
         id may exist), having written nothing."""
         now = self._clock()
-        transfer = lone_transfer(op, now)
+        transfer = planned_transfer(op, now)
         if transfer is None:
             return None
         seq = self.store.try_lone(transfer)
@@ -381,6 +391,8 @@ class Ledger:
         if now.tzinfo is None:
             raise ValueError("the ledger clock must return timezone-aware UTC datetimes")
         store = self.store
+        plan = make_plan(chains, now, new_journal_id)  # before any lock is taken
+        store.prepare(plan.rows.values())
         ops = [op for chain in chains for op in chain.ops]
         ids = {op.id for op in ops}
         targets = {target for op in ops if (target := _target(op)) is not None}
@@ -410,7 +422,7 @@ class Ledger:
         } - locked.keys()
         if late:
             locked.update(store.lock_and_probe(late, (), ())[0])
-        outcome = Engine(state, now, lambda: new_id(JOURNAL_ID_PREFIX)).run(chains)
+        outcome = Engine(state, now, new_journal_id).run(chains, plan)
         seqs = store.write(outcome)
         if not seqs:
             return outcome.results

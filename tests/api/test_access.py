@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
+
+from tests.http import http
 
 M, F, C, A = "merchant", "finance", "compliance", "admin"
 EVERYONE = {M, F, C, A}
@@ -84,7 +85,7 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
 
 @pytest.fixture(scope="module")
 def routes(service) -> set[tuple[str, str]]:
-    schema = httpx.get(f"{service.base_url}/schema/openapi.json").json()
+    schema = http.get(f"{service.base_url}/schema/openapi.json").json()
     return {
         (method.upper(), path)
         for path, item in schema["paths"].items()
@@ -128,11 +129,11 @@ def test_role_matrix(service, keys, route):
     policy = ACCESS[route]
     url = service.base_url + _concrete(path)
     if policy == PUBLIC:
-        assert httpx.request(method, url).status_code not in (401, 403)
+        assert http.request(method, url).status_code not in (401, 403)
         return
-    assert httpx.request(method, url).status_code == 401
+    assert http.request(method, url).status_code == 401
     for role, key in keys.items():
-        response = httpx.request(method, url, headers={"Authorization": f"Bearer {key}"})
+        response = http.request(method, url, headers={"Authorization": f"Bearer {key}"})
         body = response.json() if response.content else {}
         if role in policy:
             assert response.status_code != 403, (role, response.text)

@@ -376,6 +376,9 @@ def test_a_list_update_rescreens_recent_payers_and_merchants(
         airline = shop(session, name="Aerocaribbean Airlines")
         payment = facts(airline, {"name": "Oleg Deripaska"})
         assert check_payment(session, payment).decision == "allow"  # not listed yet
+        large = facts(airline, {"name": "Oleg Deripaska", "country": "CY"}, amount=1_600_000)
+        held = check_payment(session, large)  # EUR 16,000: held for due diligence
+        assert held.decision == "review"
         old = context_of(facts(airline, {"name": "Oleg V. Deripaska"}), airline)
         record_payment(session, replace(old, occurred_at=utcnow() - dt.timedelta(days=45)))
         airline_id = airline.id
@@ -397,10 +400,22 @@ def test_a_list_update_rescreens_recent_payers_and_merchants(
     assert [m.key for m in merchant_case.screening_matches] == ["merchant:ofac_sdn:36"]
     assert old_case is None  # 45 days ago: outside the 30-day window
     assert "Oleg V. Deripaska" not in [p.counterparty.name for p in since]
-    assert sorted(rescreened.payload["reviews"]) == sorted([payer_case.id, merchant_case.id])
+    assert sorted(rescreened.payload["reviews"]) == sorted(
+        [payer_case.id, merchant_case.id, held.review_id]
+    )
+    with db.transaction() as session:
+        still_held = reviews.get_review(session, held.review_id)
+        assert [m.key for m in still_held.unresolved_matches] == ["payer:ofac_sdn:24283"]
+        assert reviews.history(session, held.review_id)[-1].action == "matches_added"
+        with pytest.raises(reviews.ReviewError) as refused:
+            reviews.approve(session, held.review_id, actor="ann")
+    assert refused.value.code == "sanctions_unresolved"
 
     # Run again (a worker died before marking the job done): no second case.
     rescreen_after_list_load(db, report.snapshot_id, report.previous_snapshot_id)
     with db.transaction(write=False) as session:
         cases, _ = reviews.list_reviews(session, limit=100)
-    assert sorted(c.id for c in cases) == sorted([payer_case.id, merchant_case.id])
+    assert sorted(c.id for c in cases) == sorted([payer_case.id, merchant_case.id, held.review_id])
+    with db.transaction(write=False) as session:
+        actions = [e.action for e in reviews.history(session, held.review_id)]
+    assert actions.count("matches_added") == 1

@@ -216,6 +216,7 @@ def test_probable_match_is_held_then_approved_after_false_positive(
     no_note = officer.post(path, {})
     assert no_note.status_code == 400
     assert no_note.json()["error"]["code"] == "parameter_missing"
+    assert no_note.json()["error"]["param"] == "note"
     resolved = officer.post(path, {"note": "payer born 1971 in Spain; listed person born 1992"})
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["unresolved_matches"] == []
@@ -238,6 +239,7 @@ def test_rejected_review_cancels_the_payment(merchant, officer, sample_load):
     no_note = officer.post(f"/v1/reviews/{intent.review}/reject", {})
     assert no_note.status_code == 400
     assert no_note.json()["error"]["code"] == "parameter_missing"
+    assert no_note.json()["error"]["param"] == "note"
     rejected = officer.post(f"/v1/reviews/{intent.review}/reject", {"note": "confirmed listed"})
     assert rejected.status_code == 200, rejected.text
     assert (rejected.json()["status"], rejected.json()["held_object"]["status"]) == (

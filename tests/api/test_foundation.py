@@ -5,12 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 
-import httpx
 import pytest
 import stripe
 from sqlalchemy import select, text
 
 from api.keys import ApiKey
+from tests.http import http
 
 
 def test_error_envelope_names_the_param(service, merchant):
@@ -41,7 +41,7 @@ def test_error_envelope_names_the_param(service, merchant):
 def test_authentication_errors(service):
     with pytest.raises(stripe.AuthenticationError):
         service.stripe("sk_test_not_a_real_key_at_all_0000000000").v1.accounts.list()
-    response = httpx.get(f"{service.base_url}/v1/accounts")
+    response = http.get(f"{service.base_url}/v1/accounts")
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert response.headers["request-id"].startswith("req_")
@@ -63,12 +63,12 @@ def test_idempotent_replay_and_mismatch(service):
 
 def test_form_and_json_bodies_are_the_same_request(service):
     headers = {"Authorization": f"Bearer {service.admin_key}", "Idempotency-Key": "same-either-way"}
-    form = httpx.post(
+    form = http.post(
         f"{service.base_url}/v1/accounts",
         data={"country": "DE", "business_profile[name]": "Form GmbH", "metadata[k]": "v"},
         headers=headers,
     )
-    as_json = httpx.post(
+    as_json = http.post(
         f"{service.base_url}/v1/accounts",
         json={"country": "DE", "business_profile": {"name": "Form GmbH"}, "metadata": {"k": "v"}},
         headers=headers,
@@ -180,7 +180,7 @@ def test_keys_are_stored_hashed(service, merchant):
     ],
 )
 def test_bad_input_is_a_4xx_in_the_envelope(service, body, content_type):
-    response = httpx.post(
+    response = http.post(
         f"{service.base_url}/v1/accounts",
         content=body,
         headers={"Authorization": f"Bearer {service.admin_key}", "Content-Type": content_type},
@@ -193,16 +193,33 @@ def test_bad_input_is_a_4xx_in_the_envelope(service, body, content_type):
 
 def test_unknown_route_and_method(service):
     auth = {"Authorization": f"Bearer {service.admin_key}"}
-    missing = httpx.get(f"{service.base_url}/v1/nothing_here", headers=auth)
+    missing = http.get(f"{service.base_url}/v1/nothing_here", headers=auth)
     assert missing.status_code == 404
     assert missing.json()["error"]["type"] == "invalid_request_error"
-    wrong = httpx.delete(f"{service.base_url}/v1/accounts", headers=auth)
+    wrong = http.delete(f"{service.base_url}/v1/accounts", headers=auth)
     assert wrong.status_code == 405
     assert wrong.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_health_and_openapi_are_public(service):
-    assert httpx.get(f"{service.base_url}/health").json() == {"status": "ok", "database": "ok"}
-    schema = httpx.get(f"{service.base_url}/schema/openapi.json").json()
+    assert http.get(f"{service.base_url}/health").json() == {"status": "ok", "database": "ok"}
+    schema = http.get(f"{service.base_url}/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
     assert "/v1/accounts" in schema["paths"]
+
+
+def test_missing_required_fields_are_named(service, merchant):
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        merchant.client.v1.payment_intents.create(params={"currency": "eur"})
+    assert missing.value.param == "amount"
+    assert missing.value.code == "parameter_missing"
+    admin = service.stripe(service.admin_key)
+    with pytest.raises(stripe.InvalidRequestError) as nested:
+        admin.v1.accounts.create(
+            params={
+                "country": "DE",
+                "business_profile": {"name": "x"},
+                "external_account": {"country": "DE", "currency": "eur"},
+            }
+        )
+    assert nested.value.param == "external_account[account_number]"

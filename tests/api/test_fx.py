@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import httpx
 import pytest
 import stripe
 from sqlalchemy import update
 
 from core.database import utcnow
 from settlement.fx.quotes import FxQuoteRecord
+from tests.http import http
 
 
 def _get(service, key, path, **params):
-    return httpx.get(
+    return http.get(
         f"{service.base_url}{path}", params=params, headers={"Authorization": f"Bearer {key}"}
     )
 
@@ -32,7 +32,7 @@ def test_rates_are_exact_decimals(service, merchant):
 
 
 def _post(service, key, path, data):
-    return httpx.post(
+    return http.post(
         f"{service.base_url}{path}", data=data, headers={"Authorization": f"Bearer {key}"}
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from tests.http import http
 
 
 def test_finance_reads_and_verifies_the_ledger(service, merchant, platform_key):
@@ -15,14 +15,14 @@ def test_finance_reads_and_verifies_the_ledger(service, merchant, platform_key):
         }
     )
     finance = {"Authorization": f"Bearer {platform_key('finance')}"}
-    accounts = httpx.get(
+    accounts = http.get(
         f"{service.base_url}/v1/ledger/accounts",
         params={"owner": merchant.account_id},
         headers=finance,
     ).json()
     pending = [a for a in accounts["data"] if a["purpose"] == "merchant_pending"]
     assert pending and pending[0]["credits_posted"] == 1500
-    transfers = httpx.get(
+    transfers = http.get(
         f"{service.base_url}/v1/ledger/transfers", params={"reference": intent.id}, headers=finance
     ).json()
     assert transfers["object"] == "list"
@@ -31,9 +31,9 @@ def test_finance_reads_and_verifies_the_ledger(service, merchant, platform_key):
         t["amount"] for t in transfers["data"] if t["credit_account"] == pending[0]["id"]
     )
     assert to_merchant == 1500
-    check = httpx.get(f"{service.base_url}/v1/ledger/verify", headers=finance).json()
+    check = http.get(f"{service.base_url}/v1/ledger/verify", headers=finance).json()
     assert check["ok"] is True and check["problems"] == []
-    denied = httpx.get(
+    denied = http.get(
         f"{service.base_url}/v1/ledger/verify", headers={"Authorization": f"Bearer {merchant.key}"}
     )
     assert denied.status_code == 403

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from settlement.ledger import Ledger
 from settlement.ledger.tables import accounts as ledger_accounts
+from tests.http import http
 
 
 def balance_of(service, account_id: str, purpose: str, currency: str) -> int:
@@ -95,7 +96,7 @@ def test_decline_raises_card_error_with_decline_code(service, merchant, hook):
     assert intent.status == "requires_payment_method"
     assert intent.last_payment_error.decline_code == "insufficient_funds"
     assert "number" not in str(intent.last_payment_error.payment_method)
-    localized = httpx.get(
+    localized = http.get(
         f"{service.base_url}/v1/payment_intents/{intent_id}",
         headers={"Authorization": f"Bearer {merchant.key}", "Accept-Language": "es-MX"},
     ).json()["last_payment_error"]
@@ -111,7 +112,7 @@ def test_decline_raises_card_error_with_decline_code(service, merchant, hook):
 
 
 def _challenge(url: str, result: str) -> httpx.Response:
-    return httpx.post(url, data={"result": result})
+    return http.post(url, data={"result": result})
 
 
 def test_three_d_secure_passed(merchant):
@@ -124,7 +125,7 @@ def test_three_d_secure_passed(merchant):
     assert intent.status == "requires_action"
     assert intent.next_action.type == "redirect_to_url"
     url = intent.next_action.redirect_to_url.url
-    assert httpx.get(url).status_code == 200  # the challenge page a payer sees
+    assert http.get(url).status_code == 200  # the challenge page a payer sees
     answer = _challenge(url, "succeeded")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith(
@@ -158,7 +159,7 @@ def test_wallet_redirect_and_signed_notification(service, merchant, hook):
     assert intent.status == "requires_action"
     url = intent.next_action.redirect_to_url.url
     assert "/test_helpers/wallets/alipay/" in url
-    assert httpx.post(url, data={"result": "succeeded"}).status_code == 303
+    assert http.post(url, data={"result": "succeeded"}).status_code == 303
     paid = merchant.client.v1.payment_intents.retrieve(intent.id)
     assert paid.status == "succeeded" and paid.amount_received == 8800
     assert balance_of(service, merchant.account_id, "merchant_pending", "EUR") == 8800
@@ -174,7 +175,7 @@ def test_wallet_notification_with_a_bad_signature_is_refused(service, merchant):
             "confirm": True,
         }
     )
-    forged = httpx.post(
+    forged = http.post(
         f"{service.base_url}/v1/webhooks/wallets/paypal",
         content=b'{"id":"wevt_forged","object":"wallet_notification"}',
         headers={"Corridor-Wallet-Signature": "t=1,v1=00", "Content-Type": "application/json"},
@@ -201,7 +202,7 @@ def _bank_intent(merchant, amount: int):
 
 
 def _credit(service, merchant, intent_id: str, amount: int):
-    response = httpx.post(
+    response = http.post(
         f"{service.base_url}/v1/test_helpers/bank_transfers/credits",
         data={"payment_intent": intent_id, "amount": amount, "currency": "eur"},
         headers={"Authorization": f"Bearer {merchant.key}"},

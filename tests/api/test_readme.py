@@ -14,6 +14,6 @@ def test_readme_python_example_runs(service, merchant):
     example = next(b for b in blocks if "payment_intents.create" in b)
     code = example.replace('"http://127.0.0.1:8000"', repr(service.base_url))
     namespace: dict[str, object] = {"KEY": merchant.key}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["intent"].status == "succeeded"  # type: ignore[attr-defined]
     assert namespace["refund"].amount == 2000  # type: ignore[attr-defined]

@@ -10,11 +10,13 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.http import http
+
 
 def _receipt(service, key: str, path: str, **params) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"}
     headers.update(params.pop("headers", {}))
-    return httpx.get(f"{service.base_url}{path}", params=params, headers=headers)
+    return http.get(f"{service.base_url}{path}", params=params, headers=headers)
 
 
 @pytest.fixture

@@ -5,17 +5,17 @@ from __future__ import annotations
 import time
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-import httpx
 import pytest
 import stripe
 
 from settlement.bankfiles import validate_pain001
+from tests.http import http
 
 DAY = 86400
 
 
 def _api(service, key, method, path, **kwargs):
-    response = httpx.request(
+    response = http.request(
         method, f"{service.base_url}{path}", headers={"Authorization": f"Bearer {key}"}, **kwargs
     )
     assert response.status_code == 200, response.text
@@ -113,7 +113,7 @@ def test_yen_payment_to_a_german_merchant_reaches_its_bank(service, german_merch
     assert again["id"] == run["id"]  # same cut-off: nothing moves twice
     balance = merchant.v1.balance.retrieve()
     assert [(b.amount, b.currency) for b in balance.available] == [(net - reserve, "eur")]
-    report = httpx.get(
+    report = http.get(
         f"{service.base_url}/v1/settlement_runs/{run['id']}/report",
         params={"format": "csv"},
         headers={"Authorization": f"Bearer {finance}"},
@@ -123,7 +123,7 @@ def test_yen_payment_to_a_german_merchant_reaches_its_bank(service, german_merch
     # The payout: reserved, sent in a pain.001 file that validates, then paid.
     payout = merchant.v1.payouts.create(params={"amount": net - reserve, "currency": "eur"})
     assert payout.status == "in_transit"
-    xml = httpx.get(
+    xml = http.get(
         f"{service.base_url}/v1/payouts/{payout.id}/file",
         headers={"Authorization": f"Bearer {key}"},
     )

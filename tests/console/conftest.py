@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from api.keys import issue_key
 from core.accounts import open_account
 from core.database import Database, set_database
 from core.settings import get_settings, load_settings
-from payments import preauthorisation
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,7 +53,6 @@ def csrf_of(html: str) -> str:
 class Console:
     client: TestClient[Any]
     db: Database
-    keys: dict[str, str] = field(default_factory=dict)
 
     def sign_in(self, secret: str, *, next_path: str = "") -> Any:
         form = self.client.get("/console/login")
@@ -130,10 +128,3 @@ def platform_key(console: Console) -> Callable[[str], str]:
             return issue_key(session, role).secret
 
     return make
-
-
-@pytest.fixture
-def restore_preauthorisation() -> Iterator[None]:
-    installed = preauthorisation.installed()
-    yield
-    preauthorisation.install(installed)

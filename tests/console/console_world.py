@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from api.compliance_wiring import check_payment, install, uninstall
-from compliance.list_loads import load_sanctions_list
+from compliance.sanctions import load_list
 from core.accounts import Account
 from core.database import Database, utcnow
 from core.keyring import Keyring
@@ -68,9 +68,11 @@ def payouts_expected() -> Iterator[None]:
             undo()
 
 
-def load_eu_list(db: Database, actor: str = "tests") -> str:
+def load_eu_list(db: Database) -> str:
+    """The EU list sample as the active ``eu`` snapshot (no re-screen job: on a shared
+    service that would open cases for other tests' payers)."""
     with db.transaction() as session:
-        return load_sanctions_list(session, EU_SAMPLE, "eu", actor=actor).snapshot_id
+        return load_list(session, EU_SAMPLE, "eu").snapshot_id
 
 
 def payment(

@@ -19,7 +19,6 @@ from api.keys import ApiKey
 from payments.intents import PaymentIntent
 from payments.refunds import Refund
 from payments.webhooks import WebhookEndpoint
-from tests.console.conftest import make_app
 from tests.console.console_world import CLEAN_PAYER, payment, settle_and_pay_out
 
 M, F, C, A = "merchant", "finance", "compliance", "admin"
@@ -34,8 +33,7 @@ ANYONE = {
 }
 
 
-def console_routes(db: Any) -> list[tuple[str, str, Any]]:
-    app = make_app(db)
+def console_routes(app: Any) -> list[tuple[str, str, Any]]:
     found = []
     for route in app.routes:
         if not route.path.startswith("/console"):
@@ -47,8 +45,8 @@ def console_routes(db: Any) -> list[tuple[str, str, Any]]:
     return found
 
 
-def test_every_console_route_is_public_by_design_or_behind_the_session_check(db):
-    routes = console_routes(db)
+def test_every_console_route_is_public_by_design_or_behind_the_session_check(console):
+    routes = console_routes(console.client.app)
     assert {(m, p) for m, p, _ in routes} >= ANYONE
     for method, path, handler in routes:
         if (method, path) in ANYONE:
@@ -73,7 +71,7 @@ def test_role_matrix_over_every_section_route(console, make_merchant, platform_k
     keys = {M: merchant.key, F: platform_key(F), C: platform_key(C), A: platform_key(A)}
     routes = [
         (method, path)
-        for method, path, _ in console_routes(console.db)
+        for method, path, _ in console_routes(console.client.app)
         if path.split("/")[2:3] and path.split("/")[2] in SECTIONS
     ]
     assert len(routes) > 30
@@ -113,7 +111,9 @@ def test_a_merchant_cannot_reach_another_accounts_objects(console, make_merchant
     held = payment(post, owner.key, amount=4_000, capture_method="manual")
     refund = post("/v1/refunds", owner.key, {"payment_intent": paid["id"], "amount": 1_000})
     endpoint = post(
-        "/v1/webhook_endpoints", owner.key, {"url": "https://example.com/h", "enabled_events[]": "*"}
+        "/v1/webhook_endpoints",
+        owner.key,
+        {"url": "https://example.com/h", "enabled_events[]": "*"},
     )
     settled = settle_and_pay_out(console.db, owner.account_id, captured=20_000, payout=5_000)
     with console.db.transaction(write=False) as session:
@@ -163,7 +163,9 @@ def test_a_merchant_cannot_reach_another_accounts_objects(console, make_merchant
 
 
 @pytest.mark.parametrize("role", [M, C])
-def test_money_pages_of_finance_are_closed_to_other_roles(console, make_merchant, platform_key, role):
+def test_money_pages_of_finance_are_closed_to_other_roles(
+    console, make_merchant, platform_key, role
+):
     key = make_merchant().key if role == M else platform_key(role)
     console.sign_in(key)
     for url in ("/console/finance", "/console/finance/reconciliation/breaks"):

@@ -42,9 +42,7 @@ def held(console: Console, make_merchant: Callable[..., Merchant], wired: None) 
     def post(path: str, key: str, form: dict[str, Any]) -> dict[str, Any]:
         return console.api("POST", path, key, data=form)
 
-    intent = payment(
-        post, merchant.key, amount=25_000, capture_method="manual", payer=HELD_PAYER
-    )
+    intent = payment(post, merchant.key, amount=25_000, capture_method="manual", payer=HELD_PAYER)
     assert intent["status"] == "requires_review"
     return {"intent": intent, "review": intent["review"], "merchant": merchant, "post": post}
 
@@ -137,9 +135,10 @@ def test_a_held_payment_is_cleared_approved_and_released(console, platform_key, 
         {"action": "false_positive", "match": key, "note": "Born 1985; the listed man 1960-62."},
     )
     assert cleared.status_code == 303
-    assert "The match was recorded as a false positive." in console.client.get(
-        cleared.headers["location"]
-    ).text
+    assert (
+        "The match was recorded as a false positive."
+        in console.client.get(cleared.headers["location"]).text
+    )
 
     approved = console.post(case, {"action": "approve", "note": "Cleared after DOB check."})
     assert approved.status_code == 303
@@ -177,7 +176,9 @@ def test_reject_needs_a_note_and_cancels_the_payment(console, platform_key, held
     assert _intent(console, held["intent"]["id"]).status == "requires_review"
     assert console.post(case, {"action": "assign", "assignee": "Mei"}).status_code == 303
     assert console.post(case, {"action": "note", "note": "Asked the merchant"}).status_code == 303
-    escalated = console.post(case, {"action": "escalate", "note": "Needs the MLRO", "assignee": "MLRO"})
+    escalated = console.post(
+        case, {"action": "escalate", "note": "Needs the MLRO", "assignee": "MLRO"}
+    )
     assert escalated.status_code == 303
     queue = console.client.get("/console/compliance?status=escalated&assignee=MLRO")
     assert case in queue.text
@@ -229,7 +230,9 @@ def test_rule_sets_dry_run_and_activation(console, platform_key, held):
     dry = console.client.get(f"/console/compliance/rules/{candidate}?dry_run=1")
     assert dry.status_code == 200
     assert "1 recorded payment replayed." in dry.text
-    flip = re.search(rf"<th scope=\"row\">{held['intent']['id']}</th><td>(\w+)</td><td>(\w+)</td>", dry.text)
+    flip = re.search(
+        rf"<th scope=\"row\">{held['intent']['id']}</th><td>(\w+)</td><td>(\w+)</td>", dry.text
+    )
     assert flip is not None and flip.groups() == ("review", "allow")
     page = f"/console/compliance/rules/{candidate}"
     activated = console.post(f"{page}/activate", {}, token_from=page)
@@ -248,13 +251,44 @@ def test_the_audit_log_and_its_chain_verification(console, platform_key, held):
     assert "screening.decided" in page.text and "review.opened" in page.text
     assert 'hx-get="/console/compliance/audit/verify"' in page.text
     filtered = console.client.get("/console/compliance/audit?action=review.opened")
-    assert "review.opened" in filtered.text and "<code>screening.decided</code>" not in filtered.text
-    verify = console.client.get(
-        "/console/compliance/audit/verify", headers={"HX-Request": "true"}
+    assert (
+        "review.opened" in filtered.text and "<code>screening.decided</code>" not in filtered.text
     )
+    verify = console.client.get("/console/compliance/audit/verify", headers={"HX-Request": "true"})
     assert "<html" not in verify.text and "Chain verified." in verify.text
     with console.db.transaction() as session:
         row = session.get(audit.AuditLogEntry, 1)
         row.payload = {**row.payload, "tampered": True}
     broken = console.client.get("/console/compliance/audit/verify")
     assert "Chain broken at entry 1." in broken.text
+
+
+def test_the_queue_and_the_audit_log_page_through_many_cases(console, platform_key):
+    with console.db.transaction() as session:
+        opened = [
+            reviews.open_review(
+                session,
+                object_type="payment_intent",
+                object_id=f"pi_manual{n:04d}",
+                account_id=None,
+                opened_reason="manual",
+                counterparty={"payer": {"name": f"Payer {n}", "country": "FR"}},
+                actor="tests",
+            ).id
+            for n in range(60)
+        ]
+    console.sign_in(platform_key("compliance"))
+    seen: list[str] = []
+    url: str | None = "/console/compliance?country=FR"
+    pages = 0
+    while url:
+        page = console.client.get(url).text
+        seen += re.findall(r'href="/console/compliance/reviews/(prv_\w+)"', page)
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        pages += 1
+    assert pages == 3 and seen == opened, "oldest first, each case once"
+    audit_page = console.client.get("/console/compliance/audit").text
+    older = re.search(r'href="(/console/compliance/audit\?[^"]*before=\d+)" rel="next"', audit_page)
+    assert older is not None
+    assert "review.opened" in console.client.get(older.group(1).replace("&amp;", "&")).text

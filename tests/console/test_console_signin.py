@@ -210,7 +210,10 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_back(console, platform_key)
     page = console.client.get("/console/finance/payouts?status=paid", follow_redirects=False)
     assert page.status_code == 303
     target = page.headers["location"]
-    assert target == "/console/login?reason=required&next=%2Fconsole%2Ffinance%2Fpayouts%3Fstatus%3Dpaid"
+    assert (
+        target
+        == "/console/login?reason=required&next=%2Fconsole%2Ffinance%2Fpayouts%3Fstatus%3Dpaid"
+    )
     login = console.client.get(target)
     assert 'name="next" value="/console/finance/payouts?status=paid"' in login.text
     signed_in = console.client.post(
@@ -236,6 +239,17 @@ def test_htmx_requests_of_a_signed_out_browser_are_redirected_whole(console):
     )
     assert response.status_code == 200
     assert response.headers["hx-redirect"].startswith("/console/login?reason=required")
+    fragment = console.client.get(
+        "/console/finance/ledger/verify",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "https://testserver.local/console/finance?x=1",
+        },
+        follow_redirects=False,
+    )
+    assert fragment.headers["hx-redirect"] == (
+        "/console/login?reason=required&next=%2Fconsole%2Ffinance%3Fx%3D1"
+    )
 
 
 def test_pages_speak_the_readers_language(console, platform_key):

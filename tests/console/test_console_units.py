@@ -22,7 +22,17 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 @pytest.mark.parametrize(
     ("span", "step"),
-    [(0, 1), (1, 1), (4, 1), (5, 2), (9, 5), (20, 5), (21, 10), (399_999, 100_000), (400_001, 200_000)],
+    [
+        (0, 1),
+        (1, 1),
+        (4, 1),
+        (5, 2),
+        (9, 5),
+        (20, 5),
+        (21, 10),
+        (399_999, 100_000),
+        (400_001, 200_000),
+    ],
 )
 def test_nice_steps_cover_the_span_in_at_most_four_steps(span: int, step: int) -> None:
     assert nice_step(span) == step
@@ -118,7 +128,13 @@ def test_a_session_ends_when_idle_or_at_its_absolute_end() -> None:
 
 def test_queue_filter_reads_a_query_leniently() -> None:
     f = QueueFilter.from_query(
-        {"status": "bogus", "min_score": "70", "older_than_hours": "x", "country": "ir", "rule": " r "}
+        {
+            "status": "bogus",
+            "min_score": "70",
+            "older_than_hours": "x",
+            "country": "ir",
+            "rule": " r ",
+        }
     )
     assert f == QueueFilter(status="open", rule="r", min_score=70, country="IR")
     assert QueueFilter.from_query(f.as_query()) == f
@@ -142,12 +158,16 @@ def test_queue_rule_and_country_conditions() -> None:
 
 
 def test_payment_filter_amounts_need_a_currency_and_use_its_exponent() -> None:
-    yen = PaymentFilter.from_query({"currency": "jpy", "amount_min": "1,200", "status": "succeeded"})
+    yen = PaymentFilter.from_query(
+        {"currency": "jpy", "amount_min": "1,200", "status": "succeeded"}
+    )
     assert (yen.currency, yen.amount_min, yen.status) == ("JPY", 1200, "succeeded")
     dinar = PaymentFilter.from_query({"currency": "BHD", "amount_max": "1.250"})
     assert dinar.amount_max == 1250
     assert PaymentFilter.from_query({"amount_min": "10"}).amount_min is None
-    bad = PaymentFilter.from_query({"currency": "XXZ", "status": "nope", "created_from": "2026-02-30"})
+    bad = PaymentFilter.from_query(
+        {"currency": "XXZ", "status": "nope", "created_from": "2026-02-30"}
+    )
     assert (bad.currency, bad.status, bad.created_from) == (None, None, None)
 
 

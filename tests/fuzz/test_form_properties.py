@@ -33,19 +33,20 @@ names = st.text(
 """A name the encoding can carry: no brackets, and not all digits (an index)."""
 
 
-def _objects(depth: int) -> st.SearchStrategy[dict[str, Any]]:
-    """Non-empty objects nested at most ``depth`` levels (an empty one is not sent)."""
-    if depth <= 1:
-        values: st.SearchStrategy[Any] = st.one_of(text, st.lists(text, min_size=1, max_size=4))
-    else:
-        inner = _objects(depth - 1)
-        values = st.one_of(
-            text,
-            st.lists(text, min_size=1, max_size=4),
-            inner,
-            st.lists(inner, min_size=1, max_size=3),
-        )
-    return st.dictionaries(names, values, min_size=1, max_size=5)
+def _values(parts: int) -> st.SearchStrategy[Any]:
+    """Values whose names may add ``parts`` more name segments (``[key]`` or ``[0]``)."""
+    options: list[st.SearchStrategy[Any]] = [text]
+    if parts >= 1:
+        options.append(st.lists(text, min_size=1, max_size=4))
+        options.append(_objects(parts - 1))
+    if parts >= 2:
+        options.append(st.lists(_objects(parts - 2), min_size=1, max_size=3))
+    return st.one_of(*options)
+
+
+def _objects(parts: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Non-empty objects (an empty one is not sent) with at most ``parts`` more segments."""
+    return st.dictionaries(names, st.deferred(lambda: _values(parts)), min_size=1, max_size=4)
 
 
 def _max_depth(value: Any) -> int:
@@ -58,6 +59,7 @@ def _max_depth(value: Any) -> int:
 
 @PROPERTY
 @given(params=_objects(MAX_DEPTH - 1))
+@example(params={"0": "x"})
 @example(params={"metadata": {"order": "42"}, "expand": ["customer", "invoice"]})
 @example(params={"items": [{"price": "p_1", "quantity": "2"}, {"price": "p_2"}]})
 @example(params={"a b&c=d": {"é": "x=y&z", "+": "%20"}})

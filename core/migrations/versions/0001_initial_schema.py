@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:51:52.517249
+Create Date: 2026-11-22 23:22:44.646827
 """
 
 from __future__ import annotations
@@ -1036,6 +1036,28 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "console_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=40), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=True),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["key_id"], ["api_keys.id"], name=op.f("fk_console_sessions_key_id_api_keys")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
+    )
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_console_sessions_expires"), ["expires"], unique=False)
+        batch_op.create_index(batch_op.f("ix_console_sessions_key_id"), ["key_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_console_sessions_last_seen"), ["last_seen"], unique=False
+        )
+
+    op.create_table(
         "webhook_delivery_attempts",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("delivery_id", sa.String(length=40), nullable=False),
@@ -1065,6 +1087,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_delivery_attempts_delivery_id"))
 
     op.drop_table("webhook_delivery_attempts")
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_console_sessions_last_seen"))
+        batch_op.drop_index(batch_op.f("ix_console_sessions_key_id"))
+        batch_op.drop_index(batch_op.f("ix_console_sessions_expires"))
+
+    op.drop_table("console_sessions")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_event_id"))
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id"))

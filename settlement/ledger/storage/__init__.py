@@ -12,7 +12,7 @@ another implementation of the same three calls.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -24,6 +24,11 @@ from ..records import Transfer
 class Store(Protocol):
     def read_transfers(self, ids: Collection[str]) -> list[Transfer]:
         """Stored transfers with these ids, without locking (a hint for what to lock)."""
+        ...
+
+    def prepare(self, transfers: Iterable[Transfer]) -> None:
+        """Do, before any lock is taken, whatever encoding of these candidate rows the
+        backend can (most of them will be written). Optional work: may do nothing."""
         ...
 
     def lock_and_probe(

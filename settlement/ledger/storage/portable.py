@@ -8,7 +8,7 @@ round trips. Multi-row inserts go through SQLAlchemy's ``insertmanyvalues``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
@@ -100,6 +100,9 @@ class PortableStore:
             )
             failed.update({row[0]: row[1] for row in self._connection.execute(query)})
         return list(found.values()), failed
+
+    def prepare(self, transfers: Iterable[Transfer]) -> None:
+        """Nothing to prepare: rows are bound as parameters at write time."""
 
     def try_lone(self, transfer: Transfer) -> int | None:
         """No shortcut in-process: the engine's path costs no round trips here."""

@@ -1,5 +1,8 @@
 """The PostgreSQL backend: a posting of any size in two statements plus its commit.
 
+0. **One transfer, no journal** (the commonest posting): :meth:`PostgresStore.try_lone`
+   sends a lock statement and a check-and-apply statement together (pipeline mode),
+   one round trip; if any rule fails it writes nothing and the general path below runs.
 1. **Lock and look up.** One statement locks the accounts the posting touches
    (``SELECT ... ORDER BY id FOR NO KEY UPDATE`` in a materialised CTE, so rows are
    locked in id order and two postings over the same accounts queue rather than
@@ -11,8 +14,9 @@
 
 Rows travel as one JSON document per table (encoded by the C JSON encoder, read with
 ``jsonb_array_elements``; integers are cast from their exact decimal text, never via a
-float), so the SQL text is fixed and psycopg prepares each statement once per
-connection.
+float), so the SQL text does not depend on the batch size. Small postings reuse
+prepared statements; large ones are planned for their actual size (see ``_rows``), and
+queue on an advisory lock before locking their rows (see ``LARGE_POSTING_ACCOUNTS``).
 
 The look-up part of statement 1 reads the snapshot taken when the statement started,
 so it can miss a transfer committed by a posting it then waited on for a lock. Nothing
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -240,11 +244,35 @@ def transfer_from_row(row: dict[str, Any]) -> Transfer:
     )
 
 
+def _wire(t: Transfer) -> list[Any]:
+    """A transfer as the write statement's JSON reads it (positions, not names)."""
+    return [
+        t.id,
+        t.kind.value,
+        t.debit_account_id,
+        t.credit_account_id,
+        t.currency,
+        t.amount,
+        t.released,
+        t.pending_id,
+        t.reverses_id,
+        t.timeout_seconds,
+        _time(t.timeout_at),
+        t.code,
+        t.reference,
+        t.journal_id,
+        _time(t.timestamp),
+        t.metadata,
+        t.checksum,
+    ]
+
+
 class PostgresStore:
     def __init__(self, session: Session) -> None:
         connection = session.connection().connection.dbapi_connection
         assert isinstance(connection, psycopg.Connection), "the ledger runs on psycopg 3"
         self._cursor = connection.cursor()
+        self._encoded: dict[int, str] = {}
 
     def _rows(self, sql: str, params: dict[str, Any], rows: int) -> list[Any]:
         """Run one statement; ``rows`` is the posting's size, which picks the plan.
@@ -263,6 +291,10 @@ class PostgresStore:
             # Present driver errors as SQLAlchemy's, so is_retryable() and callers see
             # the same exceptions as from any other statement.
             raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+    def prepare(self, transfers: Iterable[Transfer]) -> None:
+        """Encode candidate rows before the locks: the write only joins the strings."""
+        self._encoded = {id(t): _dumps(_wire(t)) for t in transfers}
 
     def read_transfers(self, ids: Collection[str]) -> list[Transfer]:
         if not ids:
@@ -363,30 +395,13 @@ class PostgresStore:
                 ]
             )
         if outcome.transfers:
-            params["transfers"] = _dumps(
-                [
-                    [
-                        t.id,
-                        t.kind.value,
-                        t.debit_account_id,
-                        t.credit_account_id,
-                        t.currency,
-                        t.amount,
-                        t.released,
-                        t.pending_id,
-                        t.reverses_id,
-                        t.timeout_seconds,
-                        _time(t.timeout_at),
-                        t.code,
-                        t.reference,
-                        t.journal_id,
-                        _time(t.timestamp),
-                        t.metadata,
-                        t.checksum,
-                    ]
-                    for t in outcome.transfers
-                ]
+            encoded = self._encoded
+            params["transfers"] = (
+                "["
+                + ",".join(encoded.get(id(t)) or _dumps(_wire(t)) for t in outcome.transfers)
+                + "]"
             )
+        self._encoded = {}
         size = max(len(outcome.transfers), len(outcome.failed), len(outcome.journals))
         sql = _write_sql(
             bool(outcome.journals),
