@@ -15,6 +15,11 @@ from api.auth import role_guard
 from api.context import DEPENDENCIES
 from api.errors import error_response
 from api.resources import (
+    compliance_audit,
+    compliance_lists,
+    compliance_reviews,
+    compliance_rules,
+    compliance_screenings,
     fee_schedules,
     ledger,
     payouts,
@@ -77,6 +82,11 @@ def route_handlers() -> Sequence[Any]:
         *provider_webhooks.ROUTES,
         *test_helpers.ROUTES,
         *receipts.ROUTES,
+        *compliance_reviews.ROUTES,
+        *compliance_screenings.ROUTES,
+        *compliance_lists.ROUTES,
+        *compliance_rules.ROUTES,
+        *compliance_audit.ROUTES,
         console.router,
         *ledger.ROUTES,
         *fee_schedules.ROUTES,

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import func, select
 
 import api.models  # noqa: F401  (every table, for the schema and for jobs' handlers)
+from api import compliance_cli, wiring
+from api.compliance_wiring import record_key_event
 from api.keys import ROLES, InvalidKeyRequest, issue_key, revoke_key
 from api.logs import configure_logging
 from core import tasks
@@ -90,13 +92,12 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"no such account: {args.account}", file=sys.stderr)
                     return 2
                 issued = issue_key(session, args.role, args.account, args.description)
-                if api_audit is not None:
-                    api_audit(
-                        session,
-                        "keys.create",
-                        issued.key.id,
-                        {"role": args.role, "account": args.account},
-                    )
+                record_key_event(
+                    session,
+                    "keys.create",
+                    issued.key.id,
+                    {"role": args.role, "account": args.account},
+                )
         except InvalidKeyRequest as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -111,10 +112,6 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         print(f"revoked {key.id}", file=sys.stderr)
         return 0
     return 2
-
-
-api_audit: Callable[..., None] | None = None
-"""Set by the compliance wiring: records key creation in the audit trail."""
 
 
 def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,7 +129,6 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from api import wiring
 
     db = _database(settings)
     tasks.configure(settings)
@@ -228,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", help="run every due background job once, here")
     jobs.set_defaults(run=cmd_jobs)
+    compliance_cli.register(sub)
     return root
 
 

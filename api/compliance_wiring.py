@@ -13,7 +13,8 @@ root), so each offers a registry and :func:`install` fills them:
   refund-abuse rule.
 * ``settlement.payout_screening``: every payout is screened on its beneficiary and
   assessed the same way before it is sent.
-* ``api.cli.api_audit``: ``corridor keys create`` appends an audit entry.
+* :func:`record_key_event` is what ``corridor keys create`` calls to put key creation on
+  the audit trail.
 
 :func:`install` is idempotent; the app factory and the CLI call it at start-up.
 """
@@ -327,26 +328,21 @@ def record_refund(session: Session, refund: RefundFacts) -> None:
 def record_key_event(
     session: Session, action: str, ref: str | None, payload: Mapping[str, Any] | None
 ) -> None:
-    """``api.cli.api_audit``: key creation (and revocation) on the audit trail."""
+    """Key creation (and revocation) on the audit trail."""
     audit.append(session, "cli", _KEY_ACTIONS.get(action, action), ref, dict(payload or {}))
 
 
 def install() -> None:
     """Plug compliance into payments, payouts and the CLI (safe to call more than once)."""
-    import api.cli  # here, not at the top: the CLI imports this module to call install()
     import compliance.rescreening  # noqa: F401  (registers the re-screening job)
 
     preauthorisation.install(check_payment)
     preauthorisation.on_refund(record_refund)
     payout_screening.set_payout_screener(screen_payout)
-    api.cli.api_audit = record_key_event
 
 
 def uninstall() -> None:
     """Back to the domains' defaults (allow everything, record nothing)."""
-    import api.cli
-
     preauthorisation.install(preauthorisation.allow_everything)
     preauthorisation.remove_refund_hook(record_refund)
     payout_screening.set_payout_screener(None)
-    api.cli.api_audit = None

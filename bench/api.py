@@ -5,7 +5,8 @@ The service runs as production runs it: ``uvicorn api.app:create_app --factory``
 or on a Celery worker with ``--broker redis://...``). ``--clients`` concurrent clients
 (threads spread over ``--client-processes`` processes, each with its own keep-alive
 connection) each loop over create -> confirm -> capture of a manual-capture
-PaymentIntent, form-encoded with an Idempotency-Key as Stripe's SDKs send them.
+PaymentIntent (a new card each time, inline), form-encoded with an Idempotency-Key as
+Stripe's SDKs send them.
 
 Then the same clients, for the same time, POST to a bare Litestar handler
 (``bench/bare_litestar.py``) served by the same uvicorn with the same workers.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import signal
 import socket
 import statistics
@@ -114,21 +116,39 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 # --- clients (run in child processes) ------------------------------------------------
 
 
+def _card_number() -> str:
+    """A random Visa number that passes Luhn (the sandbox approves any valid card)."""
+    body = "4" + "".join(random.choice("0123456789") for _ in range(14))
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        digit = int(char) * (2 if index % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return body + str((10 - total % 10) % 10)
+
+
 def _payment_loop(
     base: str, key: str, deadline: float, sample: Sample, lock: threading.Lock
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         while time.monotonic() < deadline:
+            order = uuid.uuid4().hex[:12]
             steps = [
                 (
                     "/v1/payment_intents",
                     {
                         "amount": "2599",
                         "currency": "eur",
-                        "payment_method": "pm_card_visa",
                         "capture_method": "manual",
-                        "metadata[order]": uuid.uuid4().hex[:12],
+                        # A card and a payer of its own, as real traffic has: one test
+                        # card for every payment would (rightly) trip card velocity.
+                        "payment_method_data[type]": "card",
+                        "payment_method_data[card][number]": _card_number(),
+                        "payment_method_data[card][exp_month]": "12",
+                        "payment_method_data[card][exp_year]": "2034",
+                        "payment_method_data[card][cvc]": "123",
+                        "payer[email]": f"payer-{order}@example.com",
+                        "metadata[order]": order,
                     },
                 ),
                 ("/v1/payment_intents/{id}/confirm", {}),

@@ -80,6 +80,26 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/v1/reconciliation/breaks"): {F, A},
     ("POST", "/v1/reconciliation/breaks/{break_id}/resolve"): {F, A},
     ("GET", "/v1/reconciliation/report"): {F, A},
+    # Reviews admit merchants only to answer 404: a merchant never learns a review exists.
+    ("GET", "/v1/reviews"): {M, C, A},
+    ("GET", "/v1/reviews/{review_id}"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/approve"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/reject"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/escalate"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/notes"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/assign"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/matches/{match}/false_positive"): {M, C, A},
+    ("POST", "/v1/reviews/{review_id}/matches/{match}/true_match"): {M, C, A},
+    ("POST", "/v1/compliance/screenings"): {C, A},
+    ("GET", "/v1/compliance/lists"): {C, A},
+    ("POST", "/v1/compliance/lists"): {C, A},
+    ("GET", "/v1/compliance/rules"): {C, A},
+    ("POST", "/v1/compliance/rules"): {C, A},
+    ("GET", "/v1/compliance/rules/{rule_set_id}"): {C, A},
+    ("POST", "/v1/compliance/rules/{rule_set_id}/activate"): {C, A},
+    ("POST", "/v1/compliance/rules/{rule_set_id}/dry_run"): {C, A},
+    ("GET", "/v1/compliance/audit_log"): {C, A},
+    ("GET", "/v1/compliance/audit_log/verify"): {C, A},
 }
 
 
