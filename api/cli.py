@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -177,6 +178,12 @@ def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from api import demo
+
+    return demo.run(data_dir=args.data_dir)
+
+
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     ran = tasks.run_pending(db)
@@ -224,6 +231,9 @@ def parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs", help="run every due background job once, here")
     jobs.set_defaults(run=cmd_jobs)
+    demo = sub.add_parser("demo", help="tell one cross-border payment story, end to end")
+    demo.add_argument("--data-dir", type=Path, default=None, help="default: a new temp dir")
+    demo.set_defaults(run=cmd_demo)
     compliance_cli.register(sub)
     return root
 
@@ -234,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # INFO (one line a request).
     configure_logging(level=getattr(args, "loglevel", None))
     settings = get_settings()
-    if args.command not in ("serve", "migrate"):
+    if args.command not in ("serve", "migrate", "demo"):
         migrate(settings.database_url)
     return int(args.run(args, settings) or 0)
 
