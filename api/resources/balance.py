@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
 from api.context import PrincipalDep, SessionDep
 from api.errors import NotFound
-from api.pagination import PAGE, PageDep, list_of
+from api.pagination import PAGE, PageDep, list_of, owned
 from settlement import balance_transactions
 from settlement.balance_transactions import BalanceTransaction
 from settlement.ledger import Ledger
@@ -58,9 +58,7 @@ class BalanceTransactionController(Controller):
         source: Annotated[str | None, Parameter(max_length=40)] = None,
         currency: Annotated[str | None, Parameter(max_length=3)] = None,
     ) -> dict[str, Any]:
-        where = []
-        if principal.account_id is not None:
-            where.append(BalanceTransaction.account_id == principal.account_id)
+        where = owned(BalanceTransaction.account_id, principal)
         if type_:
             where.append(BalanceTransaction.type == type_)
         if source:

@@ -12,7 +12,7 @@ from api.auth import ADMIN, FINANCE, MERCHANT, Principal, roles
 from api.context import PrincipalDep, SessionDep
 from api.envelope import Metadata, Request, ShortText, merge_metadata
 from api.errors import InvalidRequest, NotFound, translate
-from api.pagination import PAGE, PageDep, list_of
+from api.pagination import PAGE, PageDep, list_of, owned
 from core.events import Event, render
 from core.keyring import Keyring
 from core.settings import get_settings
@@ -68,9 +68,7 @@ class EventController(Controller):
         page: PageDep,
         type_: Annotated[str | None, Parameter(query="type", max_length=80)] = None,
     ) -> dict[str, Any]:
-        where = []
-        if principal.account_id is not None:
-            where.append(Event.account_id == principal.account_id)
+        where = owned(Event.account_id, principal)
         if type_:
             where.append(Event.type == type_)
         return list_of(

@@ -23,7 +23,7 @@ from api.envelope import (
     merge_metadata,
 )
 from api.errors import CardError, InvalidRequest, NotFound, translate
-from api.pagination import PAGE, PageDep, list_of
+from api.pagination import PAGE, PageDep, list_of, owned
 from api.resources.payment_methods import PaymentMethodCreate, create_method
 from core.accounts import get_account
 from core.settings import get_settings
@@ -241,9 +241,7 @@ class PaymentIntentController(Controller):
         page: PageDep,
         status: Annotated[str | None, Parameter(max_length=40)] = None,
     ) -> dict[str, Any]:
-        where = []
-        if principal.account_id is not None:
-            where.append(PaymentIntent.account_id == principal.account_id)
+        where = owned(PaymentIntent.account_id, principal)
         if status:
             where.append(PaymentIntent.status == status)
         return list_of(

@@ -12,7 +12,7 @@ from api.auth import ADMIN, FINANCE, MERCHANT, roles
 from api.context import PrincipalDep, SessionDep
 from api.envelope import Amount, Metadata, Request
 from api.errors import InvalidRequest, NotFound, translate
-from api.pagination import PAGE, PageDep, list_of
+from api.pagination import PAGE, PageDep, list_of, owned
 from core.accounts import get_account
 from core.settings import get_settings
 from payments import refunds
@@ -78,9 +78,7 @@ class RefundController(Controller):
         payment_intent: Annotated[Id | None, Parameter()] = None,
         charge: Annotated[Id | None, Parameter()] = None,
     ) -> dict[str, Any]:
-        where = []
-        if principal.account_id is not None:
-            where.append(Refund.account_id == principal.account_id)
+        where = owned(Refund.account_id, principal)
         if payment_intent:
             where.append(Refund.intent_id == payment_intent)
         if charge:
