@@ -166,15 +166,11 @@ def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    tasks.celery_app.start(
-        [
-            "beat",
-            "--loglevel",
-            args.loglevel,
-            "--schedule",
-            str(settings.data_dir / "celerybeat-schedule"),
-        ]
-    )
+    schedule = settings.data_dir / "celerybeat-schedule"
+    # On PostgreSQL nothing else may have created the data directory yet, and Celery's
+    # schedule store does not create it: beat would die at start.
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    tasks.celery_app.start(["beat", "--loglevel", args.loglevel, "--schedule", str(schedule)])
     return 0
 
 

@@ -3,10 +3,20 @@
 A key is first *claimed* in its own short transaction, so a concurrent duplicate sees it
 and gets 409 while the first request runs. The request's own transaction then carries the
 stored response together with the business change it describes: both commit or neither
-does. A worker that dies mid-request leaves a claim whose lease expires, and because
-nothing else committed, a retry may safely run the request again. Requests that fail
-with a 4xx before changing anything release their claim, so a corrected retry may reuse
-the key; a 5xx rolls everything back and also releases it.
+does. Requests that fail with a 4xx before changing anything release their claim, so a
+corrected retry may reuse the key; a 5xx rolls everything back and also releases it.
+
+A process that dies mid-request leaves its claim behind; because nothing else committed,
+a retry may safely run the request again once the claim is known to be abandoned:
+
+* the claim is a lease, and the lease is a fencing token: the response is stored (and
+  the claim released) only if the claim still carries the request's own lease, in the
+  request's transaction. A request that outlived its lease and was taken over therefore
+  rolls back (:class:`LeaseLost`, answered 409) instead of applying a second time;
+* on PostgreSQL the request's transaction also holds an advisory lock on the claim
+  (:func:`hold`), which the server drops the moment the process or its connection dies.
+  A duplicate that finds the claim's lock free takes it over at once instead of waiting
+  for the lease to run out, so a crashed API blocks its keys for a moment, not a minute.
 
 Nothing secret is stored: the request is kept only as a keyed hash (HMAC with the card
 fingerprint key), the response sealed with the vault key (AES-GCM, bound to the record).
@@ -22,7 +32,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Integer, LargeBinary, String, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,6 +54,9 @@ from core.settings import get_settings
 from core.tasks import periodic
 
 LEASE = dt.timedelta(seconds=60)
+TAKEOVER_GRACE = dt.timedelta(seconds=2)
+"""A claim younger than this is never taken over early: its request may not yet have
+begun the transaction that holds the claim's lock."""
 MAX_KEY_LENGTH = 255
 
 
@@ -90,6 +113,12 @@ def open_body(record_id: str, stored: bytes) -> bytes:
 @dataclass(frozen=True)
 class Claimed:
     record_id: str
+    lease: dt.datetime
+    """The claim's ``locked_until`` when it was taken: the request's fencing token."""
+
+
+class LeaseLost(Exception):
+    """Another request took the claim over (this one outlived its lease): roll back."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +170,7 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
                 session.add(record)
         except IntegrityError:
             return InFlight()
-        return Claimed(record.id)
+        return Claimed(record.id, record.locked_until)
     if existing.fingerprint != print_:
         return Mismatch()
     if existing.status == "completed":
@@ -151,9 +180,10 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
             open_body(existing.id, existing.response_body or b""),
             existing.request_id,
         )
-    if existing.locked_until is not None and existing.locked_until > now:
+    if not _abandoned(session, existing, now):
         return InFlight()
-    # An abandoned claim (its worker died before committing anything): take it over.
+    # An abandoned claim (its request died before committing anything): take it over.
+    lease = now + LEASE
     taken = session.execute(
         update(IdempotencyRecord)
         .where(
@@ -161,40 +191,91 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
             IdempotencyRecord.status == "in_flight",
             IdempotencyRecord.locked_until == existing.locked_until,
         )
-        .values(locked_until=now + LEASE)
+        .values(locked_until=lease)
     ).rowcount
-    return Claimed(existing.id) if taken else InFlight()
+    return Claimed(existing.id, lease) if taken else InFlight()
+
+
+def _lock_key(record_id: str) -> int:
+    """The claim's PostgreSQL advisory lock: 64 bits of a hash of its id, signed."""
+    digest = hashlib.sha256(f"idempotency:{record_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _abandoned(session: Session, record: IdempotencyRecord, now: dt.datetime) -> bool:
+    """Whether an in-flight claim's request is gone: its lease ran out, or (PostgreSQL)
+    no live transaction holds the claim's lock although it had time to take it."""
+    if record.locked_until is None or record.locked_until <= now:
+        return True
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if now - (record.locked_until - LEASE) < TAKEOVER_GRACE:
+        return False
+    # Taken only for the claim transaction's lifetime; success means nobody holds it.
+    return bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _lock_key(record.id)}
+        ).scalar()
+    )
+
+
+def hold(session: Session, claim: Claimed) -> None:
+    """Begin the request's transaction by holding its claim (raises :class:`LeaseLost`).
+
+    On PostgreSQL this takes the claim's advisory lock for the whole transaction, so a
+    duplicate can tell a live request from one that died. Then it checks the claim is
+    still this request's: one that was taken over must not run.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(claim.record_id)}
+        )
+    current = session.execute(
+        select(IdempotencyRecord.status, IdempotencyRecord.locked_until).where(
+            IdempotencyRecord.id == claim.record_id
+        )
+    ).first()
+    if current is None or current.status != "in_flight" or current.locked_until != claim.lease:
+        raise LeaseLost(claim.record_id)
+
+
+def _ours(claim: Claimed) -> Any:
+    return (
+        (IdempotencyRecord.id == claim.record_id)
+        & (IdempotencyRecord.status == "in_flight")
+        & (IdempotencyRecord.locked_until == claim.lease)
+    )
 
 
 def complete(
     session: Session,
-    record_id: str,
+    claim: Claimed,
     status: int,
     headers: list[list[str]],
     body: bytes,
     request_id: str,
 ) -> None:
-    """Store the response in the request's own transaction."""
-    session.execute(
+    """Store the response in the request's own transaction, if the claim is still ours
+    (else raise :class:`LeaseLost`: the caller must roll its transaction back)."""
+    stored = session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record_id)
+        .where(_ours(claim))
         .values(
             status="completed",
             locked_until=None,
             response_status=status,
             response_headers=headers,
-            response_body=seal_body(record_id, body),
+            response_body=seal_body(claim.record_id, body),
             request_id=request_id,
         )
-    )
+    ).rowcount
+    if stored != 1:
+        raise LeaseLost(claim.record_id)
 
 
-def release(session: Session, record_id: str) -> None:
-    session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.id == record_id, IdempotencyRecord.status == "in_flight"
-        )
-    )
+def release(session: Session, claim: Claimed) -> None:
+    """Give the key back (nothing was applied), unless another request took it over."""
+    session.execute(delete(IdempotencyRecord).where(_ours(claim)))
 
 
 def purge_expired(session: Session, now: dt.datetime | None = None) -> int:

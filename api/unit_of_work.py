@@ -180,18 +180,46 @@ def _close(session: Session, *, commit: bool) -> None:
 
 
 def _commit_with_record(
-    session: Session, record_id: str | None, response: Response, request_id: str, *, keep: bool
+    session: Session,
+    claim: idempotency.Claimed | None,
+    response: Response,
+    request_id: str,
+    *,
+    keep: bool,
 ) -> None:
-    if keep and record_id:
+    if keep and claim:
         stored = [
             [k.decode("latin-1"), v.decode("latin-1")]
             for k, v in response.headers
             if k.lower() == b"content-type"
         ]
-        idempotency.complete(
-            session, record_id, response.status, stored, bytes(response.body), request_id
-        )
+        try:
+            idempotency.complete(
+                session, claim, response.status, stored, bytes(response.body), request_id
+            )
+        except idempotency.LeaseLost:
+            _close(session, commit=False)
+            raise
     _close(session, commit=keep)
+
+
+def _hold(session: Session, claim: idempotency.Claimed) -> None:
+    try:
+        idempotency.hold(session, claim)
+    except BaseException:
+        _close(session, commit=False)
+        raise
+
+
+def _taken_over(key: str | None) -> Response:
+    """This request outlived its claim and another took the key: it applied nothing."""
+    return error(
+        Conflict(
+            f"Another request with this Idempotency-Key '{key}' took over while this one "
+            "was still running; this one was rolled back. Retry to get the outcome.",
+            code="idempotency_key_in_use",
+        )
+    )
 
 
 class UnitOfWorkMiddleware(ASGIMiddleware):
@@ -227,7 +255,7 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         scope["state"]["principal"] = principal
         scope["state"]["params"] = params
 
-        record_id: str | None = None
+        claim: idempotency.Claimed | None = None
         key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
         if key is not None and principal is not None:
             if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
@@ -241,18 +269,18 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 await refusal.send_to(send)
                 return
             assert isinstance(outcome, idempotency.Claimed)
-            record_id = outcome.record_id
+            claim = outcome
 
         try:
-            response = await self._run(scope, body, record_id, next_app)
+            response = await self._run(scope, body, claim, next_app)
         except BaseException:
-            if record_id:
-                await anyio.to_thread.run_sync(self._release, record_id)
+            if claim:
+                await anyio.to_thread.run_sync(self._release, claim)
             raise
         await response.send_to(send)
 
     async def _run(
-        self, scope: Scope, body: bytes, record_id: str | None, next_app: ASGIApp
+        self, scope: Scope, body: bytes, claim: idempotency.Claimed | None, next_app: ASGIApp
     ) -> Response:
         """Run the handler in a transaction; run it again if the transaction lost a race."""
         state = scope["state"]
@@ -264,6 +292,11 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             state.pop("exception", None)
             state.pop("keep_changes", None)
             session = await anyio.to_thread.run_sync(partial(self.db.session, write=write))
+            if claim is not None:
+                try:
+                    await anyio.to_thread.run_sync(partial(_hold, session, claim))
+                except idempotency.LeaseLost:
+                    return _taken_over(_header(scope, b"idempotency-key"))
             current_request.set((state.get("request_id"), _header(scope, b"idempotency-key")))
             state["session"] = session
             response = Response()
@@ -280,16 +313,16 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             request_id = state.get("request_id", "")
             try:
                 await anyio.to_thread.run_sync(
-                    partial(
-                        _commit_with_record, session, record_id, response, request_id, keep=keep
-                    )
+                    partial(_commit_with_record, session, claim, response, request_id, keep=keep)
                 )
+            except idempotency.LeaseLost:
+                return _taken_over(_header(scope, b"idempotency-key"))
             except Exception as exc:
                 if is_retryable(exc) and attempt < ATTEMPTS:
                     continue
                 raise
-            if not keep and record_id:
-                await anyio.to_thread.run_sync(self._release, record_id)
+            if not keep and claim:
+                await anyio.to_thread.run_sync(self._release, claim)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -304,8 +337,8 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             )
         )
 
-    def _release(self, record_id: str) -> None:
-        self.db.run(lambda s: idempotency.release(s, record_id))
+    def _release(self, claim: idempotency.Claimed) -> None:
+        self.db.run(lambda s: idempotency.release(s, claim))
 
 
 def _replaying(body: bytes) -> Receive:

@@ -8,16 +8,18 @@ the client side), it measures transfers per second
   over a few hot accounts (``--hot``), every one of them limit-checked
   (``debits_must_not_exceed_credits``; funded so that no transfer fails),
 
-and runs ``pgbench`` (TPC-B-like, its default script) with the same client counts just
-before, in a scratch database of its own. It prints each figure and the ratio ours /
-pgbench. Targets (issue 3): single-transfer commits >= 50% of pgbench's TPS at the same
-concurrency; batched posting >= 10,000 transfers/s.
+and runs ``pgbench`` (TPC-B-like, its default script) with the same client count and
+duration immediately before each measurement, in a scratch database of its own (on a
+shared machine the baseline drifts; each ratio compares two neighbouring runs). It
+prints each figure and the ratio ours / pgbench. Targets (issue 3): single-transfer
+commits >= 50% of pgbench's TPS at the same concurrency; batched posting >= 10,000
+transfers/s.
 
 Each writer holds one connection and session for the whole run, as pgbench's clients
 hold theirs, and commits each posting in its own transaction (``--via-run`` goes
 through ``Database.run`` instead: a pooled session per transaction, as the API does).
 
-    python bench/ledger.py                    # full run (about 3 minutes)
+    python bench/ledger.py                    # full run (about 6 minutes)
     python bench/ledger.py --quick            # a few seconds, for CI
     python bench/ledger.py --url postgresql+psycopg://user@host:5432/db --seconds 20
 
@@ -310,22 +312,24 @@ def main(argv: list[str] | None = None) -> int:
         Scenario(f"batch {args.batch}, spread", args.batch, False),
         Scenario(f"batch {args.batch}, hot", args.batch, True),
     ]
-    baseline: dict[int, float | None] = {}
-    figures: list[Figure] = []
+    # pgbench runs immediately before each of our measurements, with the same client
+    # count and duration: on a shared machine the baseline drifts, so each ratio compares
+    # two runs taken under the same conditions.
+    rows: list[tuple[Figure, float | None]] = []
     for writers in writer_counts:
-        baseline[writers] = (
-            pgbench_tps(args.url, args.pgbench_db, writers, max(1, round(args.seconds)))
-            if have_pgbench
-            else None
-        )
         for scenario in scenarios:
+            base = (
+                pgbench_tps(args.url, args.pgbench_db, writers, max(1, round(args.seconds)))
+                if have_pgbench
+                else None
+            )
             accounts = hot if scenario.hot else spread
             figure = measure(url, accounts, scenario, writers, args.seconds, args.via_run)
-            figures.append(figure)
+            rows.append((figure, base))
             console.print(
                 f"  {scenario.name:<22} writers={writers:<3}"
                 f" {figure.per_second:>10,.0f} transfers/s"
-                f"  (pgbench {baseline[writers] or 0:,.0f} tps)"
+                f"  (pgbench just before: {base or 0:,.0f} tps)"
             )
 
     table = Table(title="Ledger vs pgbench (same run, same server)")
@@ -333,8 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                    "target", "met"):  # fmt: skip
         table.add_column(column, justify="right" if column != "scenario" else "left")
     met_all = True
-    for figure in figures:
-        base = baseline[figure.writers]
+    for figure, base in rows:
         ratio = figure.per_second / base if base else None
         if figure.scenario.batch == 1:
             target = "ratio >= 0.50"

@@ -112,6 +112,8 @@ def is_retryable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, OperationalError) and "database is locked" in str(orig):
             return True
+        if exc.connection_invalidated:
+            return True
     return False
 
 
@@ -146,12 +148,15 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
+        # No pre-ping: it costs a round trip per transaction on the hot path. Connections
+        # are recycled hourly instead, and a dropped one fails a transaction that the
+        # caller's bounded retry (Database.run, the unit of work) runs again.
         return create_engine(
             url,
             echo=echo,
             pool_size=pool_size,
             max_overflow=pool_size * 2,
-            pool_pre_ping=True,
+            pool_recycle=3600,
         )
     raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
 

@@ -1,0 +1,269 @@
+"""After the run: compare the database with the model of acknowledged operations.
+
+Each check returns problems in words (an empty list is a pass), so the test can show
+every discrepancy at once rather than the first:
+
+* the ledger verifies (every invariant of ``settlement.ledger.verify``);
+* each merchant's ledger balance (pending + available + reserve, net of reservations)
+  and the sum of its BalanceTransactions equal the model's prediction, and what is still
+  reserved equals the payouts the bank has not answered;
+* the objects are exactly those acknowledged (none lost, none extra), each in its
+  acknowledged state; one ``payment_intent.created`` per idempotency key; one capture,
+  refund or payout booking per object; no refund beyond what was captured;
+* no idempotency claim is left hanging, and no background job gave up;
+* every event of a merchant has exactly one successful delivery to its endpoint, whose
+  log holds exactly one 2xx attempt, and the endpoint accepted every event id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.idempotency import IdempotencyRecord
+from core.events import Event
+from core.jobs import Job
+from payments.charges import Charge
+from payments.intents import PaymentIntent
+from payments.refunds import Refund
+from payments.webhooks import DeliveryAttempt, WebhookDelivery
+from settlement.balance_transactions import BalanceTransaction
+from settlement.ledger import Ledger, verify
+from settlement.ledger.tables import LedgerAccount
+from settlement.payouts.tables import Payout
+from tests.crash.endpoint import MerchantEndpoints
+from tests.crash.model import Merchant, Model
+
+MERCHANT_PURPOSES = ("merchant_pending", "merchant_available", "merchant_reserve")
+MONEY_TYPES = ("charge", "refund", "payout", "payout_failure")
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+    figures: dict[str, object] = field(default_factory=dict)
+
+    def check(self, condition: bool, message: str) -> None:
+        if not condition:
+            self.problems.append(message)
+
+
+def audit(session: Session, model: Model, endpoints: MerchantEndpoints) -> Findings:
+    found = Findings()
+    _ledger(session, found)
+    for merchant in model.merchants:
+        _balances(session, model, merchant, found)
+        _objects(session, model, merchant, found)
+        _deliveries(session, merchant, endpoints, found)
+    _leftovers(session, found)
+    return found
+
+
+def _ledger(session: Session, found: Findings) -> None:
+    report = verify(session)
+    found.figures["ledger_verify"] = "clean" if report.ok else f"{len(report.problems)} problems"
+    found.figures["ledger_transfers"] = report.transfers
+    for problem in report.problems[:20]:
+        found.problems.append(f"ledger.verify: {problem}")
+
+
+def _balances(session: Session, model: Model, merchant: Merchant, found: Findings) -> None:
+    ledger = Ledger(session)
+    owned = 0
+    reserved = 0
+    for account in session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.owner == merchant.id, LedgerAccount.purpose.in_(MERCHANT_PURPOSES)
+        )
+    ):
+        balance = ledger.balance(account.id)
+        owned += balance.available
+        reserved += balance.posted - balance.available
+    expected = model.expected_balance(merchant.id)
+    found.figures[f"balance {merchant.id}"] = owned
+    found.check(
+        owned == expected,
+        f"{merchant.id}: ledger balance {owned} != {expected} predicted by the acknowledged "
+        "operations",
+    )
+    in_flight = model.expected_in_flight_payouts(merchant.id)
+    found.check(
+        reserved == in_flight,
+        f"{merchant.id}: {reserved} reserved in the ledger != {in_flight} for unanswered payouts",
+    )
+    net = session.scalar(
+        select(func.coalesce(func.sum(BalanceTransaction.net), 0)).where(
+            BalanceTransaction.account_id == merchant.id
+        )
+    )
+    found.check(
+        net == expected, f"{merchant.id}: BalanceTransactions sum to {net}, predicted {expected}"
+    )
+    counts = Counter(
+        dict(
+            session.execute(
+                select(BalanceTransaction.type, func.count())
+                .where(
+                    BalanceTransaction.account_id == merchant.id,
+                    BalanceTransaction.type.in_(MONEY_TYPES),
+                )
+                .group_by(BalanceTransaction.type)
+            ).all()
+        )
+    )
+    wanted = model.expected_balance_transactions(merchant.id)
+    found.check(
+        counts == wanted,
+        f"{merchant.id}: BalanceTransactions by type {dict(counts)} != {dict(wanted)}",
+    )
+    duplicated = session.execute(
+        select(BalanceTransaction.source, BalanceTransaction.type, func.count())
+        .where(
+            BalanceTransaction.account_id == merchant.id,
+            BalanceTransaction.type.in_(MONEY_TYPES),
+        )
+        .group_by(BalanceTransaction.source, BalanceTransaction.type)
+        .having(func.count() > 1)
+    ).all()
+    found.check(not duplicated, f"{merchant.id}: booked twice: {duplicated[:5]}")
+
+
+def _objects(session: Session, model: Model, merchant: Merchant, found: Findings) -> None:
+    acknowledged = {i.id: i for i in model.intents.values() if i.account == merchant.id}
+    stored = {
+        i.id: i
+        for i in session.scalars(
+            select(PaymentIntent).where(PaymentIntent.account_id == merchant.id)
+        )
+    }
+    found.check(
+        set(stored) == set(acknowledged),
+        f"{merchant.id}: intents never acknowledged {sorted(set(stored) - set(acknowledged))[:5]}"
+        f", acknowledged but missing {sorted(set(acknowledged) - set(stored))[:5]}",
+    )
+    charges = {
+        c.id: c for c in session.scalars(select(Charge).where(Charge.account_id == merchant.id))
+    }
+    for intent_id, expected in acknowledged.items():
+        row = stored.get(intent_id)
+        if row is None:
+            continue
+        state = (row.status, row.amount_received, row.amount_capturable)
+        wanted = (expected.status, expected.amount_received, expected.amount_capturable)
+        found.check(
+            state == wanted, f"{intent_id}: (status, received, capturable) {state} != {wanted}"
+        )
+        charge = charges.get(row.latest_charge_id or "")
+        refunded = charge.amount_refunded if charge is not None else 0
+        found.check(
+            refunded == expected.refunded,
+            f"{intent_id}: charge refunded {refunded}, acknowledged refunds {expected.refunded}",
+        )
+        if charge is not None:
+            found.check(
+                charge.amount_refunded <= charge.amount_captured,
+                f"{charge.id}: refunded {charge.amount_refunded} "
+                f"> captured {charge.amount_captured}",
+            )
+
+    refunds = {
+        r.id: r for r in session.scalars(select(Refund).where(Refund.account_id == merchant.id))
+    }
+    mine = {r.id: r for r in model.refunds.values() if r.account == merchant.id}
+    found.check(
+        set(refunds) == set(mine),
+        f"{merchant.id}: refunds never acknowledged {sorted(set(refunds) - set(mine))[:5]}, "
+        f"acknowledged but missing {sorted(set(mine) - set(refunds))[:5]}",
+    )
+    for refund_id, expected_refund in mine.items():
+        refund = refunds.get(refund_id)
+        if refund is not None:
+            found.check(
+                (refund.amount, refund.intent_id, refund.status)
+                == (expected_refund.amount, expected_refund.intent, expected_refund.status),
+                f"{refund_id}: stored {(refund.amount, refund.intent_id, refund.status)}",
+            )
+
+    payouts = {
+        p.id: p for p in session.scalars(select(Payout).where(Payout.account_id == merchant.id))
+    }
+    acknowledged_payouts = {p.id: p for p in model.payouts.values() if p.account == merchant.id}
+    found.check(
+        set(payouts) == set(acknowledged_payouts),
+        f"{merchant.id}: payouts never acknowledged "
+        f"{sorted(set(payouts) - set(acknowledged_payouts))[:5]}, acknowledged but missing "
+        f"{sorted(set(acknowledged_payouts) - set(payouts))[:5]}",
+    )
+    for payout_id, expected_payout in acknowledged_payouts.items():
+        payout = payouts.get(payout_id)
+        if payout is not None:
+            found.check(
+                (payout.status, payout.amount, payout.fee)
+                == (expected_payout.status, expected_payout.amount, expected_payout.fee),
+                f"{payout_id}: stored {(payout.status, payout.amount, payout.fee)}, "
+                f"acknowledged {(expected_payout.status, expected_payout.amount)}",
+            )
+
+    created_per_key = session.execute(
+        select(Event.idempotency_key, func.count(func.distinct(Event.object_id)))
+        .where(Event.account_id == merchant.id, Event.type == "payment_intent.created")
+        .group_by(Event.idempotency_key)
+        .having(func.count(func.distinct(Event.object_id)) > 1)
+    ).all()
+    found.check(not created_per_key, f"{merchant.id}: keys that made two intents {created_per_key}")
+
+
+def _deliveries(
+    session: Session, merchant: Merchant, endpoints: MerchantEndpoints, found: Findings
+) -> None:
+    events = set(session.scalars(select(Event.id).where(Event.account_id == merchant.id)))
+    deliveries = {
+        d.event_id: d
+        for d in session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == merchant.endpoint_id)
+        )
+    }
+    undelivered = sorted(
+        e for e in events if e not in deliveries or deliveries[e].status != "succeeded"
+    )
+    found.check(not undelivered, f"{merchant.id}: events not delivered: {undelivered[:5]}")
+    successes = dict(
+        session.execute(
+            select(DeliveryAttempt.delivery_id, func.count())
+            .join(WebhookDelivery, WebhookDelivery.id == DeliveryAttempt.delivery_id)
+            .where(
+                WebhookDelivery.endpoint_id == merchant.endpoint_id,
+                DeliveryAttempt.status_code >= 200,
+                DeliveryAttempt.status_code < 300,
+            )
+            .group_by(DeliveryAttempt.delivery_id)
+        ).all()
+    )
+    wrong = [
+        (d.event_id, successes.get(d.id, 0))
+        for d in deliveries.values()
+        if successes.get(d.id, 0) != 1
+    ]
+    found.check(
+        not wrong, f"{merchant.id}: deliveries without exactly one 2xx attempt: {wrong[:5]}"
+    )
+    seen = endpoints.seen(merchant.id)
+    missing = sorted(events - set(seen))
+    found.check(not missing, f"{merchant.id}: the endpoint never accepted {missing[:5]}")
+    found.figures[f"events {merchant.id}"] = len(events)
+
+
+def _leftovers(session: Session, found: Findings) -> None:
+    hanging = session.scalar(
+        select(func.count())
+        .select_from(IdempotencyRecord)
+        .where(IdempotencyRecord.status == "in_flight")
+    )
+    found.check(hanging == 0, f"{hanging} idempotency keys are still claimed in flight")
+    failed = session.execute(
+        select(Job.name, Job.last_error).where(Job.status == "failed").limit(5)
+    ).all()
+    found.check(not failed, f"background jobs gave up: {failed}")
