@@ -37,7 +37,9 @@ from api.resources.health import health
 from api.resources.payment_intents import PaymentIntentController
 from api.resources.payment_methods import PaymentMethodController
 from api.resources.refunds import RefundController
-from api.unit_of_work import UnitOfWorkMiddleware
+from api.observability import ObservabilityMiddleware, metrics_endpoint, observe_unrouted
+from api.openapi_contract import OpenAPIContract
+from api.unit_of_work import MAX_UPLOAD, UnitOfWorkMiddleware
 from core import tasks
 from core.database import Database, set_database
 from core.ids import new_id
@@ -68,6 +70,7 @@ async def _stamp(message: Message, scope: Scope) -> None:
 def route_handlers() -> Sequence[Any]:
     return [
         health,
+        metrics_endpoint,
         AccountController,
         own_account,
         EventController,
@@ -125,11 +128,16 @@ def create_app(
 
     return Litestar(
         route_handlers=route_handlers(),
-        middleware=[UnitOfWorkMiddleware(db, settings)],
+        middleware=[ObservabilityMiddleware(), UnitOfWorkMiddleware(db, settings)],
         guards=[role_guard],
         dependencies=DEPENDENCIES,
         exception_handlers={Exception: error_response},
-        before_send=[_stamp],
+        before_send=[_stamp, observe_unrouted],
+        plugins=[OpenAPIContract()],
+        # Corridor configures logging itself (api/logs.py: JSON or text, secrets masked).
+        logging_config=None,
+        # Litestar's own 10 MB cap would stop statement uploads before ours (32 MiB).
+        request_max_body_size=MAX_UPLOAD,
         on_startup=[start_worker],
         on_shutdown=[stop_worker],
         openapi_config=OpenAPIConfig(

@@ -60,6 +60,8 @@ class Settings:
     webhook_retry_base_seconds: float = 60.0
     """First retry delay of an outbound webhook; it doubles up to 12 hours, for 3 days."""
     webhook_timeout_seconds: float = 10.0
+    webhook_allow_private: bool = False
+    """Allow webhook endpoints on loopback/private addresses (sandboxes and tests only)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,6 +103,8 @@ def load_settings() -> Settings:
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "",
         webhook_retry_base_seconds=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "60") or 60),
         webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10),
+        webhook_allow_private=(_env("WEBHOOK_ALLOW_PRIVATE", "0") or "0").lower()
+        in ("1", "true", "yes"),
     )
 
 

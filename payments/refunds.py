@@ -118,6 +118,20 @@ def create(
         session.flush()
         emit(session, account.id, "refund.failed", render(refund))
         return refund
+    # Compliance hears of the refund before the ledger books it: every money flow takes
+    # compliance's rows before the ledger's accounts (the other order deadlocked refunds
+    # against concurrent payments on PostgreSQL); a booking that fails rolls both back.
+    refunded(
+        session,
+        RefundFacts(
+            refund_id=refund.id,
+            intent_id=intent.id,
+            account_id=account.id,
+            amount=amount,
+            currency=refund.currency,
+            created=refund.created,
+        ),
+    )
     capture_txn = session.get(BalanceTransaction, charge.balance_transaction_id)
     assert capture_txn is not None
     txn = booking.book_refund(
@@ -133,17 +147,6 @@ def create(
     charge.amount_refunded += amount
     refund.status = "succeeded" if result.status is RefundStatus.SUCCEEDED else "pending"
     session.flush()
-    refunded(
-        session,
-        RefundFacts(
-            refund_id=refund.id,
-            intent_id=intent.id,
-            account_id=account.id,
-            amount=amount,
-            currency=refund.currency,
-            created=refund.created,
-        ),
-    )
     emit(session, account.id, "refund.created", render(refund))
     emit(session, account.id, "charge.refunded", charge_records.render(charge))
     return refund

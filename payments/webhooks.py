@@ -12,7 +12,9 @@ it, the endpoint sees the event again, which is why receivers dedupe on the even
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,11 +108,51 @@ def _binding(endpoint_id: str) -> bytes:
     return f"webhook_endpoint:{endpoint_id}".encode()
 
 
-def validate_url(url: str) -> str:
+def validate_url(url: str, *, allow_private: bool = False) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise EndpointError("url must be an absolute http(s) URL.", "url")
+    refusal = private_destination(parts.hostname, allow_private=allow_private, resolve=False)
+    if refusal:
+        raise EndpointError(f"url must point at a public address: {refusal}.", "url")
     return url
+
+
+def private_destination(host: str, *, allow_private: bool, resolve: bool = True) -> str | None:
+    """Why delivering to ``host`` would reach inside our own network (SSRF), or None.
+
+    At creation only literal addresses (and ``localhost``) are judged; at delivery the name
+    is resolved and every address checked, so a name re-pointed later (DNS rebinding)
+    cannot reach internal services either.
+    """
+    if allow_private:
+        return None
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return f"{host} is this machine"
+    candidates: list[str] = []
+    try:
+        candidates = [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        if resolve:
+            try:
+                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            except OSError:
+                return None  # unresolvable: the delivery fails on its own and is retried
+            candidates = [str(info[4][0]) for info in infos]
+    for text in candidates:
+        address = ipaddress.ip_address(text.split("%")[0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+        ):
+            return f"{host} resolves to {address}, which is not a public address"
+    return None
 
 
 def create_endpoint(
@@ -146,7 +188,7 @@ def create_endpoint(
     endpoint = WebhookEndpoint(
         id=endpoint_id,
         account_id=account_id,
-        url=validate_url(url),
+        url=validate_url(url, allow_private=get_settings().webhook_allow_private),
         enabled_events=list(dict.fromkeys(enabled_events)),
         description=description,
         metadata_=metadata or {},
@@ -265,6 +307,12 @@ def deliver(db: Database, delivery_id: str) -> None:
         number = delivery.attempts + 1
     if payload is None:
         db.run(lambda s: _finish(s, delivery_id, "failed", None, "endpoint disabled or deleted"))
+        return
+    refusal = private_destination(
+        urlsplit(url).hostname or "", allow_private=settings.webhook_allow_private
+    )
+    if refusal:
+        db.run(lambda s: _finish(s, delivery_id, "failed", None, f"refused: {refusal}"))
         return
 
     started = time.monotonic()

@@ -156,6 +156,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "CORRIDOR_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
         "CORRIDOR_WEBHOOK_TIMEOUT_SECONDS": "2",
         "CORRIDOR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+        # The tests' webhook receivers listen on loopback.
+        "CORRIDOR_WEBHOOK_ALLOW_PRIVATE": "1",
     }
     port = free_port()
     env["CORRIDOR_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"

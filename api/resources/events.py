@@ -152,7 +152,9 @@ class WebhookEndpointController(Controller):
     ) -> dict[str, Any]:
         endpoint = _find_endpoint(session, principal, endpoint_id)
         if data.url is not None:
-            endpoint.url = validate_url(data.url)
+            endpoint.url = validate_url(
+                data.url, allow_private=get_settings().webhook_allow_private
+            )
         if data.enabled_events is not None:
             if not data.enabled_events:
                 raise InvalidRequest("enabled_events must not be empty.", param="enabled_events")

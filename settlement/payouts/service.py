@@ -214,20 +214,11 @@ def create_payout(
     )
     session.add(payout)
     session.flush()
-    journal_id = _reserve(session, payout, available)
-    row = balance_transactions.record(
-        session,
-        account_id,
-        _bt_data(payout, "payout", "payout", -amount, fee, "Payout fee"),
-        status=AVAILABLE,
-        available_on=now,
-        journal_id=journal_id,
-        description=description or "Payout",
-    )
-    payout.balance_transaction_id = row.id
-    session.flush()
-    emit(session, account_id, "payout.created", render_payout(payout))
-
+    # Compliance before the ledger, as in every money flow: screening locks compliance's
+    # rows (the audit chain's head, the history buckets), payments take those before the
+    # ledger's accounts, and taking them in the other order here deadlocked concurrent
+    # payments and payouts on PostgreSQL. If the reservation then fails, the screening
+    # rolls back with it.
     outcome = screen_payout(
         session,
         PayoutScreening(
@@ -242,6 +233,20 @@ def create_payout(
             bank_name=destination.get("bank_name"),
         ),
     )
+    journal_id = _reserve(session, payout, available)
+    row = balance_transactions.record(
+        session,
+        account_id,
+        _bt_data(payout, "payout", "payout", -amount, fee, "Payout fee"),
+        status=AVAILABLE,
+        available_on=now,
+        journal_id=journal_id,
+        description=description or "Payout",
+    )
+    payout.balance_transaction_id = row.id
+    session.flush()
+    emit(session, account_id, "payout.created", render_payout(payout))
+
     if outcome.decision is ScreeningDecision.ALLOW:
         _send(session, payout, bank, now)
     elif outcome.decision is ScreeningDecision.REVIEW:

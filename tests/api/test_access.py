@@ -19,6 +19,7 @@ PUBLIC = "public"
 
 ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/metrics"): {A},
     ("GET", "/v1/account"): {M, A},
     ("GET", "/v1/accounts"): {A},
     ("POST", "/v1/accounts"): {A},
@@ -154,7 +155,8 @@ def test_role_matrix(service, keys, route):
     assert http.request(method, url).status_code == 401
     for role, key in keys.items():
         response = http.request(method, url, headers={"Authorization": f"Bearer {key}"})
-        body = response.json() if response.content else {}
+        is_json = "json" in response.headers.get("content-type", "")
+        body = response.json() if is_json and response.content else {}
         if role in policy:
             assert response.status_code != 403, (role, response.text)
             assert response.status_code < 500, (role, response.text)

@@ -130,6 +130,14 @@ class Process:
             self._log.close()
             self._log = None
 
+    def log_count(self, needle: str) -> int:
+        """How many lines of this role's log (over all its lives) contain ``needle``."""
+        try:
+            with self.log_path.open(errors="replace") as log:
+                return sum(needle in line for line in log)
+        except FileNotFoundError:
+            return 0
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             content = self.log_path.read_text(errors="replace").splitlines()

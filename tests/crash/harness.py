@@ -65,7 +65,8 @@ class Summary:
     driver: Driver
     endpoints: MerchantEndpoints
     drained_in: float
-    timings: dict[str, float] = field(default_factory=dict)
+    server_errors: dict[str, int] = field(default_factory=dict)
+    """Lines of the API's log by kind: retried deadlocks and unhandled (500) errors."""
 
     @property
     def ok(self) -> bool:
@@ -105,6 +106,8 @@ class Summary:
             f"hits {self.endpoints.hits}, {self.endpoints.failed_on_purpose} answered 500 on "
             f"purpose, {self.endpoints.refused_signatures} bad signatures, "
             f"{self.endpoints.duplicates()} duplicate deliveries",
+            f"  server log   {self.server_errors.get('deadlocks', 0)} deadlocks (retried by the "
+            f"unit of work), {self.server_errors.get('internal', 0)} internal errors logged",
             f"  verdict      {'consistent' if self.ok else f'{len(self.problems)} problems'}",
             *(f"    - {problem}" for problem in self.problems[:40]),
         ]
@@ -253,8 +256,6 @@ def crash_run(
     merchants: int = 2,
     drain_timeout: float = 300.0,
 ) -> Summary:
-    timings: dict[str, float] = {}
-    mark = time.monotonic()
     deployment = Deployment(
         database_url,
         broker_url,
@@ -271,7 +272,6 @@ def crash_run(
         deployment.start_all()
         model = Model()
         model.merchants, finance = set_up(deployment, db, endpoints, merchants)
-        timings["setup"] = time.monotonic() - mark
         driver = Driver(deployment, model, finance, seed, threads=threads)
         driver.run(seconds, kills)
         for name, process in deployment.processes.items():
@@ -281,7 +281,12 @@ def crash_run(
         drained = drain(db, model.merchants, endpoints, drain_timeout)
         with db.transaction(write=False) as session:
             findings = audit(session, model, endpoints)
-        return Summary(seed, seconds, findings, driver, endpoints, drained, timings)
+        api = deployment.processes["api"]
+        errors = {
+            "deadlocks": api.log_count("DeadlockDetected: deadlock detected"),
+            "internal": api.log_count("internal error on"),
+        }
+        return Summary(seed, seconds, findings, driver, endpoints, drained, errors)
     finally:
         deployment.stop_all()
         endpoints.stop()
