@@ -37,7 +37,6 @@ class Assessment:
     rule_set_version: int
     review: Review | None
     """The case opened (or already open) when the decision is ``review``."""
-    audit_sequence: int
 
 
 def assess(
@@ -72,7 +71,7 @@ def assess(
         if evaluation.decision is Decision.REVIEW
         else None
     )
-    entry = audit.append(
+    audit.append_on_commit(
         session,
         actor,
         "screening.decided",
@@ -92,4 +91,4 @@ def assess(
             "review": review.id if review else None,
         },
     )
-    return Assessment(evaluation.decision, evaluation, ctx, version.version, review, entry.sequence)
+    return Assessment(evaluation.decision, evaluation, ctx, version.version, review)

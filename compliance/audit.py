@@ -39,7 +39,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.database import Base, UTCDateTime, utcnow
+from core.database import Base, UTCDateTime, before_commit, utcnow
 from core.settings import Settings, get_settings
 
 GENESIS_HASH = "0" * 64
@@ -408,6 +408,26 @@ def append(
         _UPDATE_HEAD, {"sequence": head.sequence, "hash": head.hash, "key_id": head.key_id}
     )
     return entry
+
+
+def append_on_commit(
+    session: Session,
+    actor: str,
+    action: str,
+    ref: str | None,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """:func:`append`, done as the transaction's last step.
+
+    Every payment's decision is audited, and the chain head is one row every audited
+    transaction must lock; appending at commit holds that lock for the commit alone, so
+    concurrent payments are not serialised through it for the rest of their requests. The
+    entry still commits with the decision, or not at all.
+    """
+    if not actor or not action:
+        raise ValueError("an audit entry needs an actor and an action")
+    entry = dict(payload or {})
+    before_commit(session, lambda s: append(s, actor, action, ref, entry) and None)
 
 
 def _head(session: Session) -> tuple[int, str]:

@@ -210,6 +210,50 @@ class Database:
         self.engine.dispose()
 
 
+# --- work that runs as a transaction's last step --------------------------------------
+
+_DEFERRED = "before_commit"
+_MARKS = "before_commit_marks"
+
+
+def before_commit(session: Session, work: Callable[[Session], None]) -> None:
+    """Run ``work(session)`` as the last step of this transaction, just before it commits.
+
+    For writes to rows that many transactions contend for (the audit chain's head, a
+    merchant's running totals): taking their locks at the very end holds them for the
+    commit alone instead of for the rest of the request, which is what serialises
+    concurrent writers. The work commits with the transaction or not at all; work queued
+    inside a savepoint that rolls back is dropped with it.
+    """
+    session.info.setdefault(_DEFERRED, []).append(work)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_deferred(session: Session) -> None:
+    while pending := session.info.pop(_DEFERRED, None):
+        for work in pending:
+            work(session)
+    session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_DEFERRED, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_deferred(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+        if mark is not None and _DEFERRED in session.info:
+            del session.info[_DEFERRED][mark:]
+    else:
+        session.info.pop(_DEFERRED, None)
+        session.info.pop(_MARKS, None)
+
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 

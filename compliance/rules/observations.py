@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.database import Base, UTCDateTime, utcnow
+from core.database import Base, UTCDateTime, before_commit, utcnow
 
 from .context import HISTORY_KEYS, PaymentContext, history_keys
 from .decision import Evaluation
@@ -176,8 +176,14 @@ def _insert_new(dialect: str) -> Any:
 
 
 def _add_to_buckets(session: Session, dialect: str, changes: list[dict[str, Any]]) -> None:
-    if not changes:
-        return
+    """Add to the running hourly totals, as the transaction's last step: a merchant's
+    bucket row is shared by all its concurrent payments, so its lock is best held for
+    the commit alone (see :func:`core.database.before_commit`)."""
+    if changes:
+        before_commit(session, lambda s: _upsert_buckets(s, dialect, changes))
+
+
+def _upsert_buckets(session: Session, dialect: str, changes: list[dict[str, Any]]) -> None:
     statement = _bucket_upserts.get(dialect)
     if statement is None:
         base = _dialect_insert(dialect)(_BUCKETS)

@@ -133,6 +133,8 @@ def test_re_evaluating_a_payment_updates_its_row_and_totals(
             s, make_ctx(ref="pi_same", amount=250, occurred_at=early + dt.timedelta(hours=2))
         )
         assert s.execute(select(func.count()).select_from(ObservationRow)).scalar() == 1
+    # The hourly totals are added as the transaction's last step: read them committed.
+    with db.transaction() as s:
         query = WindowQuery("payer", "id:cus_1", "payment", T0 - dt.timedelta(days=1), T0)
         assert plan_window(query.start, query.end).buckets is not None
         assert SqlHistory(s).fetch([query])[query] == WindowStats(1, 250)
