@@ -18,7 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, AuthenticationFailed, Forbidden, InvalidRequest
-from api.keys import authenticate
+from api.keys import identify
 from core.accounts import get_account
 
 MERCHANT = "merchant"
@@ -100,7 +100,7 @@ def authenticate_request(session: Session, headers: list[tuple[bytes, bytes]]) -
             "You did not provide an API key. Provide it in the Authorization header "
             "(Authorization: Bearer YOUR_SECRET_KEY)."
         )
-    key = authenticate(session, secret)
+    key = identify(session, secret)
     if key is None:
         raise AuthenticationFailed(f"Invalid API Key provided: {_mask(secret)}")
     header_account = next(

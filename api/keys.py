@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, String, select
@@ -93,8 +95,53 @@ def authenticate(session: Session, secret: str) -> ApiKey | None:
     return key
 
 
+@dataclass(frozen=True)
+class KeyIdentity:
+    """Who a valid key is: what every API request needs, with no database row attached."""
+
+    id: str
+    role: str
+    account_id: str | None
+
+
+IDENTITY_TTL_SECONDS = 5.0
+"""How long a process remembers a valid key. Revoking a key here forgets it at once;
+other processes stop accepting it within this many seconds."""
+
+_identities: dict[str, tuple[float, KeyIdentity]] = {}
+_identities_lock = threading.Lock()
+
+
+def identify(session: Session, secret: str) -> KeyIdentity | None:
+    """:func:`authenticate`, remembered briefly: most requests then need no lookup at all."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    digest = hash_secret(secret)
+    now = time.monotonic()
+    with _identities_lock:
+        cached = _identities.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    key = authenticate(session, secret)
+    if key is None:
+        return None
+    identity = KeyIdentity(key.id, key.role, key.account_id)
+    with _identities_lock:
+        if len(_identities) > 10_000:
+            _identities.clear()
+        _identities[digest] = (now + IDENTITY_TTL_SECONDS, identity)
+    return identity
+
+
+def forget(key_id: str) -> None:
+    with _identities_lock:
+        for digest in [d for d, (_, who) in _identities.items() if who.id == key_id]:
+            del _identities[digest]
+
+
 def revoke_key(session: Session, key_id: str) -> ApiKey | None:
     key = session.get(ApiKey, key_id)
     if key is not None and key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget(key_id)
     return key

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import jobs
-from core.database import Base, UTCDateTime, utcnow
+from core.database import Base, UTCDateTime, before_commit, utcnow
 from core.ids import new_id
 
 API_VERSION = "2024-06-20"
@@ -67,8 +67,23 @@ def emit(
     )
     session.add(event)
     session.flush()
-    jobs.enqueue(session, "webhooks.fan_out", f"fan_out:{event.id}", {"event_id": event.id})
+    emitted = session.info.setdefault(_EMITTED, [])
+    if not emitted:
+        before_commit(session, _fan_out_at_commit)
+    emitted.append(event.id)
     return event
+
+
+_EMITTED = "events_emitted"
+
+
+def _fan_out_at_commit(session: Session) -> None:
+    """One fan-out job for all the events a transaction emitted (a payment emits several)."""
+    event_ids = session.info.pop(_EMITTED, [])
+    if event_ids:
+        jobs.enqueue(
+            session, "webhooks.fan_out", f"fan_out:{event_ids[0]}", {"event_ids": event_ids}
+        )
 
 
 def render(event: Event, pending_webhooks: int = 0) -> dict[str, Any]:

@@ -236,49 +236,51 @@ def render_endpoint(endpoint: WebhookEndpoint, secret: str | None = None) -> dic
 
 
 @jobs.job_handler("webhooks.fan_out")
-def fan_out(db: Database, event_id: str) -> None:
-    """One delivery (and job) per subscribed endpoint; re-running adds nothing twice."""
+def fan_out(db: Database, event_ids: list[str] | None = None, event_id: str | None = None) -> None:
+    """One delivery (and job) per event and subscribed endpoint; re-running adds nothing
+    twice. A transaction's events come in one job, in the order they were emitted."""
+    for one in [*(event_ids or []), *([event_id] if event_id else [])]:
+        db.run(lambda session, one=one: _fan_out_event(session, one))
 
-    def work(session: Session) -> None:
-        event = session.get(Event, event_id)
-        if event is None:
-            return
-        scope = [WebhookEndpoint.account_id.is_(None)]
-        if event.account_id:
-            scope.append(WebhookEndpoint.account_id == event.account_id)
-        endpoints = session.scalars(
-            select(WebhookEndpoint).where(
-                or_(*scope),
-                WebhookEndpoint.deleted.is_(False),
-                WebhookEndpoint.status == "enabled",
-            )
-        ).all()
-        for endpoint in endpoints:
-            if not subscribes(endpoint, event.type):
-                continue
-            exists = session.scalar(
-                select(WebhookDelivery.id).where(
-                    WebhookDelivery.event_id == event.id,
-                    WebhookDelivery.endpoint_id == endpoint.id,
-                )
-            )
-            if exists:
-                continue
-            delivery = WebhookDelivery(
-                id=new_id("whd"),
-                event_id=event.id,
-                endpoint_id=endpoint.id,
-                status="pending",
-                attempts=0,
-                created=utcnow(),
-            )
-            session.add(delivery)
-            session.flush()
-            jobs.enqueue(
-                session, "webhooks.deliver", f"deliver:{delivery.id}", {"delivery_id": delivery.id}
-            )
 
-    db.run(work)
+def _fan_out_event(session: Session, event_id: str) -> None:
+    event = session.get(Event, event_id)
+    if event is None:
+        return
+    scope = [WebhookEndpoint.account_id.is_(None)]
+    if event.account_id:
+        scope.append(WebhookEndpoint.account_id == event.account_id)
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            or_(*scope),
+            WebhookEndpoint.deleted.is_(False),
+            WebhookEndpoint.status == "enabled",
+        )
+    ).all()
+    for endpoint in endpoints:
+        if not subscribes(endpoint, event.type):
+            continue
+        exists = session.scalar(
+            select(WebhookDelivery.id).where(
+                WebhookDelivery.event_id == event.id,
+                WebhookDelivery.endpoint_id == endpoint.id,
+            )
+        )
+        if exists:
+            continue
+        delivery = WebhookDelivery(
+            id=new_id("whd"),
+            event_id=event.id,
+            endpoint_id=endpoint.id,
+            status="pending",
+            attempts=0,
+            created=utcnow(),
+        )
+        session.add(delivery)
+        session.flush()
+        jobs.enqueue(
+            session, "webhooks.deliver", f"deliver:{delivery.id}", {"delivery_id": delivery.id}
+        )
 
 
 def _schedule(settings: Settings) -> RetrySchedule:

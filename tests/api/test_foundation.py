@@ -223,3 +223,16 @@ def test_missing_required_fields_are_named(service, merchant):
             }
         )
     assert nested.value.param == "external_account[account_number]"
+
+
+def test_a_revoked_key_stops_working(service):
+    from api.keys import issue_key, revoke_key
+
+    with service.db.transaction() as session:
+        issued = issue_key(session, "finance", None, "soon revoked")
+    client = service.stripe(issued.secret)
+    client.v1.balance_transactions.list()  # known, and now remembered by the process
+    with service.db.transaction() as session:
+        revoke_key(session, issued.key.id)
+    with pytest.raises(stripe.AuthenticationError):
+        client.v1.balance_transactions.list()
