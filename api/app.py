@@ -14,6 +14,8 @@ from api import console, wiring
 from api.auth import role_guard
 from api.context import DEPENDENCIES
 from api.errors import error_response
+from api.observability import ObservabilityMiddleware, metrics_endpoint, observe_unrouted
+from api.openapi_contract import OpenAPIContract
 from api.resources import (
     compliance_audit,
     compliance_lists,
@@ -37,8 +39,6 @@ from api.resources.health import health
 from api.resources.payment_intents import PaymentIntentController
 from api.resources.payment_methods import PaymentMethodController
 from api.resources.refunds import RefundController
-from api.observability import ObservabilityMiddleware, metrics_endpoint, observe_unrouted
-from api.openapi_contract import OpenAPIContract
 from api.unit_of_work import MAX_UPLOAD, UnitOfWorkMiddleware
 from core import tasks
 from core.database import Database, set_database

@@ -267,13 +267,16 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     api_error = _to_api_error(exc)
     if api_error.status >= 500:
         api_error.type = "api_error"
-        log.error(
-            "internal error on %s %s (request %s)",
-            request.method,
-            request.url.path,
-            request.scope.get("state", {}).get("request_id"),
-            exc_info=exc,
-        )
+        if is_retryable(exc):  # the unit of work runs the request again: not an error yet
+            log.info("transaction lost a race on %s %s; retrying", request.method, request.url.path)
+        else:
+            log.error(
+                "internal error on %s %s (request %s)",
+                request.method,
+                request.url.path,
+                request.scope.get("state", {}).get("request_id"),
+                exc_info=exc,
+            )
     state = request.scope.setdefault("state", {})
     state["keep_changes"] = api_error.keep_changes
     state["exception"] = exc

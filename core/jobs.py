@@ -12,14 +12,16 @@ so losing a message never loses work: the sweep finds every due job again.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -30,6 +32,11 @@ from core.ids import new_id
 log = logging.getLogger("corridor.jobs")
 
 LEASE = dt.timedelta(seconds=120)
+"""How long a claim lasts where nothing else proves its worker alive (SQLite)."""
+HELD_LEASE = dt.timedelta(seconds=15)
+"""On PostgreSQL a running job is also held by its worker's advisory lock, which dies
+with the worker's connection: the lease can be short, because taking a job over first
+takes that lock, and a live worker still holds it however long the job runs."""
 
 
 class Job(Base):
@@ -135,17 +142,28 @@ def enqueued_in(session: Session) -> list[tuple[str, str, dt.datetime]]:
     return list(session.info.get("jobs_enqueued", []))
 
 
-def claim(session: Session, job_id: str, now: dt.datetime | None = None) -> Job | None:
-    """Take the lease on a due job, or return None if it is not due or someone holds it."""
+def claim(
+    session: Session,
+    job_id: str,
+    now: dt.datetime | None = None,
+    *,
+    lease: dt.timedelta = LEASE,
+    holder_gone: bool = False,
+) -> Job | None:
+    """Take the lease on a due job, or return None if it is not due or someone holds it.
+
+    ``holder_gone``: the caller holds the job's advisory lock, so whoever ran it last is
+    dead (its connection, and its lock, are gone): a running job is taken over at once.
+    """
     now = now or utcnow()
-    due = or_(
-        (Job.status == "queued") & (Job.run_after <= now),
-        (Job.status == "running") & (Job.locked_until < now),
-    )
+    abandoned = Job.status == "running"
+    if not holder_gone:
+        abandoned = abandoned & (Job.locked_until < now)
+    due = or_((Job.status == "queued") & (Job.run_after <= now), abandoned)
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, due)
-        .values(status="running", locked_until=now + LEASE, attempts=Job.attempts + 1)
+        .values(status="running", locked_until=now + lease, attempts=Job.attempts + 1)
         .returning(Job.id, Job.name, Job.args, Job.attempts, Job.max_attempts)
     ).first()
     if result is None:
@@ -160,13 +178,22 @@ def claim(session: Session, job_id: str, now: dt.datetime | None = None) -> Job 
     return job
 
 
-def due_jobs(session: Session, limit: int = 200, now: dt.datetime | None = None) -> list[str]:
+def due_jobs(
+    session: Session,
+    limit: int = 200,
+    now: dt.datetime | None = None,
+    *,
+    overdue_by: dt.timedelta = dt.timedelta(0),
+) -> list[str]:
+    """Jobs a worker should run now: queued and due (for at least ``overdue_by``: a
+    sweep that backs up the after-commit dispatch leaves fresh jobs to it), or running
+    on a lease that has run out."""
     now = now or utcnow()
     rows = session.execute(
         select(Job.id)
         .where(
             or_(
-                (Job.status == "queued") & (Job.run_after <= now),
+                (Job.status == "queued") & (Job.run_after <= now - overdue_by),
                 (Job.status == "running") & (Job.locked_until < now),
             )
         )
@@ -187,11 +214,41 @@ def run_after(session: Session, job_id: str) -> dt.datetime | None:
     return session.scalar(select(Job.run_after).where(Job.id == job_id, Job.status == "queued"))
 
 
+def _lock_key(job_id: str) -> int:
+    digest = hashlib.blake2b(f"job:{job_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _held(db: Database, job_id: str) -> Iterator[bool]:
+    """On PostgreSQL, hold the job's advisory lock for as long as it runs (its own
+    connection, outside any transaction); yields whether this worker got it."""
+    if db.dialect != "postgresql":
+        yield False
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
+        key = _lock_key(job_id)
+        got = bool(holder.execute(select(func.pg_try_advisory_lock(key))).scalar())
+        try:
+            yield got
+        finally:
+            if got:
+                holder.execute(select(func.pg_advisory_unlock(key)))
+
+
 def execute(db: Database, job_id: str) -> str:
     """Claim and run one job; returns what happened (done, retry, failed, skipped)."""
-    job = db.run(lambda s: claim(s, job_id))
-    if job is None:
-        return "skipped"
+    with _held(db, job_id) as held:
+        if db.dialect == "postgresql" and not held:
+            return "skipped"  # a live worker is running it
+        lease = HELD_LEASE if held else LEASE
+        job = db.run(lambda s: claim(s, job_id, lease=lease, holder_gone=held))
+        if job is None:
+            return "skipped"
+        return _run(db, job)
+
+
+def _run(db: Database, job: Job) -> str:
     handler = _HANDLERS.get(job.name)
     started = time.monotonic()
     try:

@@ -65,14 +65,22 @@ def periodic(job_name: str, every: dt.timedelta) -> None:
     _PERIODIC.append(Periodic(job_name, every))
 
 
-def sweep(db: Database, now: dt.datetime | None = None) -> list[str]:
+RESEND_AFTER = dt.timedelta(seconds=10)
+"""The Celery sweep re-sends only jobs due this long: newer ones were dispatched after
+their commit and are most likely still in the broker (re-sending them would only pile
+duplicates on a backlog)."""
+
+
+def sweep(
+    db: Database, now: dt.datetime | None = None, *, overdue_by: dt.timedelta = dt.timedelta(0)
+) -> list[str]:
     """Enqueue due periodic work and return the ids of every job that is due now."""
     now = now or utcnow()
 
     def work(session: Session) -> list[str]:
         for item in _PERIODIC:
             jobs.enqueue(session, item.job_name, item.key(now), run_after=now)
-        return jobs.due_jobs(session, now=now)
+        return jobs.due_jobs(session, now=now, overdue_by=overdue_by)
 
     return db.run(work)
 
@@ -195,7 +203,7 @@ def run_job(job_id: str) -> str:
 
 @celery_app.task(name="corridor.sweep")
 def sweep_task() -> int:
-    due = sweep(get_database())
+    due = sweep(get_database(), overdue_by=RESEND_AFTER)
     for job_id in due:
         run_job.apply_async(args=[job_id])
     return len(due)

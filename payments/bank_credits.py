@@ -53,15 +53,26 @@ def apply(
     amount: int,
     currency: str,
 ) -> str:
-    """Book one credit and apply it to its intent; returns what happened, in words."""
-    booking.receive_customer_funds(
-        session,
-        intent_id=intent.id if intent else "unmatched",
-        credit_id=credit_id,
-        amount=amount,
-        currency=currency,
+    """Book one credit and apply it to its intent; returns what happened, in words.
+
+    The credit is booked exactly once on every path: on its own when it does not
+    complete the payment, else in the capture's journal (one posting per transaction).
+    """
+    credit = booking.CustomerCredit(
+        intent.id if intent else "unmatched", credit_id, amount, currency
     )
+
+    def receive() -> None:
+        booking.receive_customer_funds(
+            session,
+            intent_id=credit.intent_id,
+            credit_id=credit.credit_id,
+            amount=credit.amount,
+            currency=credit.currency,
+        )
+
     if intent is None:
+        receive()
         return "unapplied: no payment matches the reference"
     funding = dict(intent.funding or {})
     match = match_credit(
@@ -89,11 +100,13 @@ def apply(
         surplus[key] = surplus.get(key, 0) + match.surplus
     intent.funding = {"received": match.received_total, "credits": credits, "surplus": surplus}
     if match.outcome in (CreditOutcome.CURRENCY_MISMATCH, CreditOutcome.NOT_ACCEPTING):
+        receive()
         return f"unapplied: {match.outcome}"
     account = session.get(Account, intent.account_id)
     assert account is not None
     ctx = Context(session, settings, account)
     if not match.completes_payment:
+        receive()
         intent.status = intents.next_status(intent.status, E.FUNDS_PARTIALLY_RECEIVED)
         intent.next_action = transfer_instructions(
             ReceivingAccount.from_settings(settings),
@@ -116,7 +129,9 @@ def apply(
         status="succeeded",
     )
     intent.latest_charge_id = charge.id
-    intents.book_capture(ctx, intent, charge, method, intent.amount, from_customer_balance=True)
+    intents.book_capture(
+        ctx, intent, charge, method, intent.amount, from_customer_balance=True, arriving=credit
+    )
     intents.emit_intent(session, intent, "payment_intent.succeeded")
     session.flush()
     emit(session, charge.account_id, "charge.succeeded", charge_records.render(charge))

@@ -422,6 +422,7 @@ def book_capture(
     *,
     from_hold: bool = False,
     from_customer_balance: bool = False,
+    arriving: booking.CustomerCredit | None = None,
 ) -> None:
     booked = booking.book_capture(
         ctx.session,
@@ -433,6 +434,7 @@ def book_capture(
         quote_id=intent.fx_quote_id,
         from_hold=from_hold,
         from_customer_balance=from_customer_balance,
+        arriving=arriving,
     )
     charge.amount_captured = amount
     charge.captured = True

@@ -2,7 +2,8 @@
 
 Each rail verifies its own signature (:meth:`RailAdapter.parse_notification`); the
 (rail, event id) pair is recorded in the same transaction as the change the event
-causes, so a duplicate is a no-op and a crash leaves no half-applied event. Events that
+causes, so a duplicate is a no-op and a crash leaves no half-applied event; two copies
+arriving at once are answered alike, the second with the first's record. Events that
 arrive late or out of order are judged against the intent's current status: a success
 for an intent already succeeded is acknowledged and changes nothing.
 
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import JSON, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.accounts import Account
@@ -83,8 +85,23 @@ def receive(
         payload=dict(notification.payload),
         received=utcnow(),
     )
-    session.add(record)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        # The same event arrived twice at once (a provider retrying a slow delivery): on
+        # PostgreSQL this insert waited for the other copy's transaction and lost. Its
+        # record is committed now; answer with it, as for any duplicate.
+        winner = session.scalar(
+            select(InboundEvent).where(
+                InboundEvent.rail == notification.rail,
+                InboundEvent.event_id == notification.event_id,
+            )
+        )
+        if winner is None:
+            raise
+        return winner
     intent = _intent_for(session, notification)
     record.intent_id = intent.id if intent else None
     record.outcome = apply(session, settings, notification, intent)

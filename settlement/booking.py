@@ -168,9 +168,16 @@ def book_capture(
     quote_id: str | None = None,
     from_hold: bool = False,
     from_customer_balance: bool = False,
+    arriving: CustomerCredit | None = None,
     at: dt.datetime | None = None,
 ) -> Booked:
-    """Book a capture of ``amount`` (presentment currency) as one journal."""
+    """Book a capture of ``amount`` (presentment currency) as one journal.
+
+    ``arriving`` is the bank credit that pays for the capture, received in the same
+    journal: a transaction must post once, since each posting locks its accounts in one
+    ordered statement, and two postings (clearing and the customer balance first, the
+    merchant and fee accounts after) deadlocked with concurrent captures on PostgreSQL.
+    """
     at = at or utcnow()
     ledger = Ledger(session)
     schedule = _schedule(session, account.id)
@@ -207,7 +214,7 @@ def book_capture(
         rounding_residual=residual,
     )
     source = HOLDS if from_hold else CUSTOMER_BALANCE if from_customer_balance else PSP_CLEARING
-    ops: list[Any] = []
+    ops: list[Any] = [_credit_transfer(ledger, arriving)] if arriving else []
     if from_hold:
         ops.append(
             PostPending(
@@ -247,24 +254,35 @@ def book_capture(
     return Booked(row, figures)
 
 
+@dataclass(frozen=True)
+class CustomerCredit:
+    """A payer's bank transfer that arrived, as :func:`receive_customer_funds` books it."""
+
+    intent_id: str
+    credit_id: str
+    amount: int
+    currency: str
+
+
+def _credit_transfer(ledger: Ledger, credit: CustomerCredit) -> TransferSpec:
+    return TransferSpec(
+        id=f"credit:{credit.credit_id}",
+        debit=ledger.platform_account(PSP_CLEARING, credit.currency).id,
+        credit=ledger.account(PLATFORM, CUSTOMER_BALANCE, credit.currency, normal="credit").id,
+        amount=credit.amount,
+        currency=credit.currency,
+        code="bank_transfer_received",
+        reference=credit.intent_id,
+    )
+
+
 def receive_customer_funds(
     session: Session, *, intent_id: str, credit_id: str, amount: int, currency: str
 ) -> None:
     """A payer's bank transfer arrived (in full or in part): clearing -> customer balance."""
     ledger = Ledger(session)
-    ledger.post_or_raise(
-        [
-            TransferSpec(
-                id=f"credit:{credit_id}",
-                debit=ledger.platform_account(PSP_CLEARING, currency).id,
-                credit=ledger.account(PLATFORM, CUSTOMER_BALANCE, currency, normal="credit").id,
-                amount=amount,
-                currency=currency,
-                code="bank_transfer_received",
-                reference=intent_id,
-            )
-        ]
-    )
+    credit = CustomerCredit(intent_id, credit_id, amount, currency)
+    ledger.post_or_raise([_credit_transfer(ledger, credit)])
 
 
 def book_refund(

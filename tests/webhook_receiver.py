@@ -19,6 +19,8 @@ class Receiver:
     hang_first: int = 0
     drop_first: int = 0
     secret: str | None = None
+    port: int = 0
+    """0: any free port; or a fixed one, to come up where an endpoint was down."""
     hits: list[dict[str, Any]] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,7 +66,7 @@ class Receiver:
                 self.send_response(200)
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -7,6 +7,7 @@ import stripe
 from sqlalchemy import select
 
 from payments.webhooks import DeliveryAttempt, WebhookDelivery
+from tests.conftest import free_port
 from tests.webhook_receiver import Receiver
 
 
@@ -75,6 +76,67 @@ def test_a_failing_receiver_still_gets_the_event_exactly_once(service, merchant,
     assert [a.status_code for a in sorted(attempts, key=lambda a: a.number)][1:] == [500, 500, 200]
     assert len(hook.hits) == 4
     assert hook.event_ids() == [hook.events[0].id]
+
+
+def _attempts(service, endpoint_id: str) -> list[DeliveryAttempt]:
+    with service.db.transaction(write=False) as session:
+        return list(
+            session.scalars(
+                select(DeliveryAttempt)
+                .join(WebhookDelivery, WebhookDelivery.id == DeliveryAttempt.delivery_id)
+                .where(WebhookDelivery.endpoint_id == endpoint_id)
+                .order_by(DeliveryAttempt.number)
+            )
+        )
+
+
+def _delivery(service, endpoint_id: str) -> WebhookDelivery | None:
+    with service.db.transaction(write=False) as session:
+        return session.scalar(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+        )
+
+
+def test_a_receiver_that_times_out_is_retried_until_it_answers(service, merchant, receiver):
+    """The endpoint takes longer than the delivery timeout: that attempt is logged as a
+    timeout and retried, and the event is accepted once."""
+    hook = receiver(hang_first=1)
+    endpoint = merchant.client.v1.webhook_endpoints.create(
+        params={"url": hook.url, "enabled_events": ["account.updated"]}
+    )
+    hook.secret = endpoint.secret
+    _update_account(service, merchant.account_id, "slow receiver")
+    service.wait_for(
+        lambda: (d := _delivery(service, endpoint.id)) is not None and d.status == "succeeded"
+    )
+    attempts = _attempts(service, endpoint.id)
+    assert [a.status_code for a in attempts] == [None, 200]
+    assert "Timeout" in (attempts[0].error or "")
+    assert len(hook.hits) == 2
+    assert len(hook.events) == 1 and hook.events[0].type == "account.updated"
+
+
+def test_deliveries_resume_when_a_down_endpoint_comes_back(service, merchant, receiver):
+    """Nothing listens at the endpoint for a while (connection refused), then it starts:
+    the event arrives once, and the log shows the failed attempts before it."""
+    port = free_port()
+    endpoint = merchant.client.v1.webhook_endpoints.create(
+        params={"url": f"http://127.0.0.1:{port}/webhooks", "enabled_events": ["account.updated"]}
+    )
+    _update_account(service, merchant.account_id, "endpoint down")
+    service.wait_for(lambda: len(_attempts(service, endpoint.id)) >= 2)
+    assert _delivery(service, endpoint.id).status == "pending"
+
+    hook = receiver(port=port, secret=endpoint.secret)
+    service.wait_for(
+        lambda: (d := _delivery(service, endpoint.id)) is not None and d.status == "succeeded",
+        timeout=60,
+    )
+    attempts = _attempts(service, endpoint.id)
+    assert all(a.status_code is None and "Connect" in (a.error or "") for a in attempts[:-1])
+    assert attempts[-1].status_code == 200
+    assert len(hook.events) == 1
+    assert hook.events[0].data.object.metadata["note"] == "endpoint down"
 
 
 def test_other_merchants_events_are_not_delivered(service, make_merchant, receiver):

@@ -95,3 +95,26 @@ def test_periodic_work_is_enqueued_once_per_period(db):
     with db.transaction(write=False) as session:
         purges = session.scalars(select(Job).where(Job.name == "api.purge_idempotency_keys")).all()
     assert len(purges) == 1
+
+
+@pytest.mark.postgres
+def test_a_dead_workers_job_is_taken_over_at_once_on_postgres(db):
+    CALLS.clear()
+    with db.transaction() as session:
+        enqueue(session, "tests.record", "crashed", {"name": "crashed"})
+    job_id = _job(db, "crashed").id
+    # A worker claimed it and died: status running, lease still far in the future, and no
+    # advisory lock held (its connection is gone).
+    db.run(lambda s: jobs.claim(s, job_id, lease=dt.timedelta(hours=1)))
+    assert jobs.execute(db, job_id) == "done"
+    assert ("crashed", 0) in CALLS
+
+
+@pytest.mark.postgres
+def test_a_live_workers_job_is_not_run_twice_on_postgres(db):
+    with db.transaction() as session:
+        enqueue(session, "tests.record", "held", {"name": "held"})
+    job_id = _job(db, "held").id
+    with jobs._held(db, job_id) as held:  # a live worker holds the job's lock
+        assert held
+        assert jobs.execute(db, job_id) == "skipped"

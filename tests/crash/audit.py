@@ -12,7 +12,8 @@ every discrepancy at once rather than the first:
   refund or payout booking per object; no refund beyond what was captured;
 * no idempotency claim is left hanging, and no background job gave up;
 * every event of a merchant has exactly one successful delivery to its endpoint, whose
-  log holds exactly one 2xx attempt, and the endpoint accepted every event id.
+  log holds exactly one 2xx attempt, and the endpoint accepted every event id; an event
+  it accepted more than once must be explained by a worker killed mid-delivery.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from core.jobs import Job
 from payments.charges import Charge
 from payments.intents import PaymentIntent
 from payments.refunds import Refund
-from payments.webhooks import DeliveryAttempt, WebhookDelivery
+from payments.webhooks import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from settlement.balance_transactions import BalanceTransaction
 from settlement.ledger import Ledger, verify
 from settlement.ledger.tables import LedgerAccount
 from settlement.payouts.tables import Payout
+from settlement.runs.tables import SettlementRun
 from tests.crash.endpoint import MerchantEndpoints
 from tests.crash.model import Merchant, Model
 
@@ -207,6 +209,19 @@ def _objects(session: Session, model: Model, merchant: Merchant, found: Findings
                 f"acknowledged {(expected_payout.status, expected_payout.amount)}",
             )
 
+    runs = {
+        r.id: (r.account_id, r.status)
+        for r in session.scalars(
+            select(SettlementRun).where(SettlementRun.account_id == merchant.id)
+        )
+    }
+    for run_id, acknowledged_run in model.settlement_runs.items():
+        if acknowledged_run[0] == merchant.id:
+            found.check(
+                runs.get(run_id) == acknowledged_run,
+                f"{run_id}: stored {runs.get(run_id)}, acknowledged {acknowledged_run}",
+            )
+
     created_per_key = session.execute(
         select(Event.idempotency_key, func.count(func.distinct(Event.object_id)))
         .where(Event.account_id == merchant.id, Event.type == "payment_intent.created")
@@ -219,7 +234,16 @@ def _objects(session: Session, model: Model, merchant: Merchant, found: Findings
 def _deliveries(
     session: Session, merchant: Merchant, endpoints: MerchantEndpoints, found: Findings
 ) -> None:
-    events = set(session.scalars(select(Event.id).where(Event.account_id == merchant.id)))
+    endpoint = session.get(WebhookEndpoint, merchant.endpoint_id)
+    assert endpoint is not None
+    # Events from before the endpoint existed (the account's opening) are owed to nobody.
+    events = set(
+        session.scalars(
+            select(Event.id).where(
+                Event.account_id == merchant.id, Event.created >= endpoint.created
+            )
+        )
+    )
     deliveries = {
         d.event_id: d
         for d in session.scalars(
@@ -253,6 +277,21 @@ def _deliveries(
     seen = endpoints.seen(merchant.id)
     missing = sorted(events - set(seen))
     found.check(not missing, f"{merchant.id}: the endpoint never accepted {missing[:5]}")
+    # A duplicate is explained only by a worker that died between the endpoint's 2xx and
+    # recording it: its job was then claimed again. A failed attempt gives its claim back
+    # (RetryLater does not count), so a job claimed more than once lost a worker.
+    for event_id in sorted(e for e, n in seen.items() if n > 1):
+        delivery = deliveries.get(event_id)
+        claims = (
+            session.scalar(select(Job.attempts).where(Job.key == f"deliver:{delivery.id}"))
+            if delivery is not None
+            else None
+        )
+        found.check(
+            claims is not None and claims >= 2,
+            f"{merchant.id}: {event_id} reached the endpoint {seen[event_id]} times, but no "
+            f"worker died delivering it (its job was claimed {claims} times)",
+        )
     found.figures[f"events {merchant.id}"] = len(events)
 
 

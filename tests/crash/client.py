@@ -154,10 +154,23 @@ class Client:
 
         return self.until_answered(send)
 
+    def provider(self, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """A provider's signed notification, sent again (the same bytes) until a 2xx."""
+        return self.http(None, "POST", path, headers=headers, content=body)
+
     def http(
-        self, key: str, method: str, path: str, *, idempotency_key: str | None = None, **kw: Any
+        self,
+        key: str | None,
+        method: str,
+        path: str,
+        *,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {key}"}
+        headers = dict(headers or {})
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
 

@@ -14,11 +14,13 @@ which would otherwise take this deployment's job messages).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +66,39 @@ def fresh_redis_database(url: str) -> str:
     finally:
         client.close()
     return url
+
+
+@dataclass
+class QueueWatch:
+    """Samples the broker's backlog (messages waiting in the ``celery`` list) each second."""
+
+    broker_url: str
+    samples: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> QueueWatch:
+        def watch() -> None:
+            client = redis.Redis.from_url(self.broker_url)
+            try:
+                while not self._stop.wait(1.0):
+                    with contextlib.suppress(redis.RedisError):
+                        self.samples.append(int(client.llen("celery")))
+            finally:
+                client.close()
+
+        self._thread = threading.Thread(target=watch, name="queue-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples, default=0)
 
 
 @dataclass

@@ -1,11 +1,13 @@
 """The traffic and the faults of a crash run: client threads, a seeded mix, SIGKILLs.
 
-Client threads each draw operations from a seeded mix (payments automatic and manual,
-split create/confirm, declines, full and partial captures, cancels, refunds — some
-fired concurrently at one charge —, settlement runs with the finance key, payouts and
-the bank's answers) for the merchants of the run, and record every acknowledgement in
-the :class:`~tests.crash.model.Model`. Meanwhile a fault thread SIGKILLs the API or the
-worker at planned random moments and restarts it after a short pause.
+Client threads each draw operations from a seeded mix (card payments automatic and
+manual, split create/confirm, declines, full and partial captures, cancels, wallet and
+bank-transfer payments completed by the provider's signed notification — now and then
+delivered twice —, refunds — some fired concurrently at one charge —, settlement runs
+with the finance key, payouts and the bank's answers) for the merchants of the run, and
+record every acknowledgement in the :class:`~tests.crash.model.Model`. Meanwhile a
+fault thread SIGKILLs the API or the worker at planned random moments and restarts it
+after a short pause.
 
 Every draw comes from ``random.Random(seed, ...)``; the interleaving with the kills is
 the part no seed controls, which is the point.
@@ -22,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from payments.rails.bank_transfer import build_credit_advice
+from payments.rails.base import SignedMessage
+from payments.rails.wallet import build_notification
 from tests.crash.client import Client, Declined, GaveUp, Refused, Stats
 from tests.crash.deployment import Deployment
 from tests.crash.model import CURRENCY, Intent, Merchant, Model
@@ -34,6 +39,8 @@ WEIGHTS: dict[str, int] = {
     "create_unconfirmed": 6,
     "confirm": 6,
     "pay_declined": 3,
+    "pay_wallet": 5,
+    "pay_bank_transfer": 4,
     "capture": 10,
     "cancel": 4,
     "refund": 9,
@@ -73,6 +80,8 @@ class Driver:
     finance_key: str
     seed: int
     threads: int = 6
+    provider_secrets: dict[str, str] = field(default_factory=dict)
+    """The secrets wallets and the bank sign their notifications with."""
     stats: Stats = field(default_factory=Stats)
     faults: Faults = field(default_factory=Faults)
     problems: list[str] = field(default_factory=list)
@@ -105,6 +114,12 @@ class Driver:
             worker.join()
 
     def _faults(self, plan: list[Kill], started: float) -> None:
+        try:
+            self._kill_as_planned(plan, started)
+        except Exception as exc:  # a role that does not come back is a finding too
+            self.problems.append(f"fault injection stopped: {exc!r}")
+
+    def _kill_as_planned(self, plan: list[Kill], started: float) -> None:
         for kill in plan:
             time.sleep(max(0.0, kill.at - (time.monotonic() - started)))
             pid = self.deployment.processes[kill.role].pid
@@ -129,11 +144,20 @@ class Driver:
                 try:
                     getattr(self, f"_{operation}")(client, rng, merchant)
                 except Refused as refused:
-                    self.model.refused(f"{operation}: {refused.error.get('code')}")
+                    self._refused(operation, refused)
                 except GaveUp as gave_up:
                     self.problems.append(f"{operation} never got an answer ({gave_up})")
+                except Exception as exc:  # keep driving; the audit shows what it left
+                    self.problems.append(f"{operation} failed in the client: {exc!r}")
         finally:
             client.close()
+
+    def _refused(self, operation: str, refused: Refused) -> None:
+        error = refused.error
+        if error.get("type") == "idempotency_error":
+            # Only a client that changed its request under one key gets this: a harness bug.
+            self.problems.append(f"{operation}: {error.get('message')}")
+        self.model.refused(f"{operation}: {error.get('code') or refused.status}")
 
     def _key(self, what: str) -> str:
         with self._lock:
@@ -174,6 +198,85 @@ class Driver:
 
     def _pay_declined(self, client: Client, rng: random.Random, merchant: Merchant) -> None:
         self._create(client, rng, merchant, payment_method="pm_card_chargeDeclined", confirm=True)
+
+    def _notify(
+        self, client: Client, rng: random.Random, provider: str, message: SignedMessage
+    ) -> dict[str, Any]:
+        """Deliver a provider's notification; now and then twice, as providers do."""
+        path = (
+            "/v1/webhooks/bank_transfers"
+            if provider == "bank_transfer"
+            else f"/v1/webhooks/wallets/{provider}"
+        )
+        answer = client.provider(path, dict(message.headers), message.body)
+        if rng.random() < 0.2:
+            again = client.provider(path, dict(message.headers), message.body)
+            if again["id"] != answer["id"]:
+                self.problems.append(f"{provider} duplicate got another record: {again}")
+        return answer
+
+    def _pay_wallet(self, client: Client, rng: random.Random, merchant: Merchant) -> None:
+        provider = rng.choice(["alipay", "wechat_pay", "paypal"])
+        intent = self._create(
+            client,
+            rng,
+            merchant,
+            payment_method_types=[provider],
+            payment_method_data={"type": provider},
+            confirm=True,
+        )
+        if intent is None or intent.status != "requires_action":
+            self.problems.append(f"{provider} payment did not wait for the wallet: {intent}")
+            return
+        url = self._next_action_url(client, merchant, intent.id)
+        message = build_notification(
+            provider,
+            self.provider_secrets[provider],
+            reference=url.rsplit("/", 1)[-1],
+            status="succeeded",
+            amount=intent.amount,
+            currency=CURRENCY,
+            intent_id=intent.id,
+            event_id=self._key(f"wevt-{provider}"),
+        )
+        answer = self._notify(client, rng, provider, message)
+        if answer["outcome"] == "succeeded":
+            self.model.intent_paid(intent.id)
+        else:
+            self.problems.append(f"{provider} notification for {intent.id}: {answer}")
+
+    def _pay_bank_transfer(self, client: Client, rng: random.Random, merchant: Merchant) -> None:
+        intent = self._create(
+            client,
+            rng,
+            merchant,
+            payment_method_types=["bank_transfer"],
+            payment_method_data={"type": "bank_transfer"},
+            confirm=True,
+        )
+        if intent is None or intent.status != "requires_action":
+            self.problems.append(f"bank transfer did not wait for the credit: {intent}")
+            return
+        instructions = self._next_action(client, merchant, intent.id)
+        message = build_credit_advice(
+            self.provider_secrets["bank_transfer"],
+            amount=intent.amount,
+            currency=CURRENCY,
+            reference=instructions["display_bank_transfer_instructions"]["reference"],
+            credit_id=self._key("bcrd"),
+        )
+        answer = self._notify(client, rng, "bank_transfer", message)
+        if answer["outcome"] == "exact":
+            self.model.intent_paid(intent.id)
+        else:
+            self.problems.append(f"bank credit for {intent.id}: {answer}")
+
+    def _next_action(self, client: Client, merchant: Merchant, intent_id: str) -> dict[str, Any]:
+        intent = client.sdk(merchant.key, lambda s: s.v1.payment_intents.retrieve(intent_id))
+        return intent["next_action"]
+
+    def _next_action_url(self, client: Client, merchant: Merchant, intent_id: str) -> str:
+        return self._next_action(client, merchant, intent_id)["redirect_to_url"]["url"]
 
     def _create_unconfirmed(self, client: Client, rng: random.Random, merchant: Merchant) -> None:
         method = rng.choice(["automatic", "manual"])
@@ -218,10 +321,14 @@ class Driver:
         )
 
     def _capture(self, client: Client, rng: random.Random, merchant: Merchant) -> None:
+        partial = rng.random() < 0.5
+        share = rng.random()
+
         def call(s: Any, intent: Intent, key: str) -> Any:
+            # Drawn once, before the first attempt: a retry must send the very same body.
             params = {}
-            if rng.random() < 0.5:
-                params["amount_to_capture"] = rng.randint(1, intent.amount_capturable)
+            if partial:
+                params["amount_to_capture"] = max(1, int(intent.amount_capturable * share))
             return s.v1.payment_intents.capture(
                 intent.id, params=params, options={"idempotency_key": key}
             )
@@ -258,7 +365,7 @@ class Driver:
                 ),
             )
         except Refused as refused:
-            self.model.refused(f"refund: {refused.error.get('code')}")
+            self._refused("refund", refused)
             return
         self.model.refund_acknowledged(refund, merchant.id)
 

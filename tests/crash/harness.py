@@ -37,9 +37,10 @@ from api.keys import issue_key
 from core.database import Database
 from core.events import Event
 from core.jobs import Job
+from payments.rails import notification_secrets
 from payments.webhooks import WebhookDelivery, WebhookEndpoint
 from tests.crash.audit import Findings, audit
-from tests.crash.deployment import Deployment
+from tests.crash.deployment import Deployment, QueueWatch
 from tests.crash.driver import Driver
 from tests.crash.endpoint import MerchantEndpoints
 from tests.crash.model import (
@@ -53,6 +54,9 @@ from tests.crash.model import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_MASTER_SECRET = "crash-harness-provider-notifications"
+WORKER_CONCURRENCY = 4
+"""Threads of the worker: at most this many deliveries die with each worker kill."""
 HISTORY_RULES = frozenset({"velocity", "structuring", "refund_ratio"})
 WEBHOOK_JOBS = ("webhooks.fan_out", "webhooks.deliver")
 
@@ -67,6 +71,8 @@ class Summary:
     drained_in: float
     server_errors: dict[str, int] = field(default_factory=dict)
     """Lines of the API's log by kind: retried deadlocks and unhandled (500) errors."""
+    queue_peak: int = 0
+    """The most job messages seen waiting in the broker at once."""
 
     @property
     def ok(self) -> bool:
@@ -106,6 +112,7 @@ class Summary:
             f"hits {self.endpoints.hits}, {self.endpoints.failed_on_purpose} answered 500 on "
             f"purpose, {self.endpoints.refused_signatures} bad signatures, "
             f"{self.endpoints.duplicates()} duplicate deliveries",
+            f"  queue        at most {self.queue_peak} job messages waiting in the broker",
             f"  server log   {self.server_errors.get('deadlocks', 0)} deadlocks (retried by the "
             f"unit of work), {self.server_errors.get('internal', 0)} internal errors logged",
             f"  verdict      {'consistent' if self.ok else f'{len(self.problems)} problems'}",
@@ -260,9 +267,14 @@ def crash_run(
         database_url,
         broker_url,
         workdir,
+        worker_concurrency=WORKER_CONCURRENCY,
         extra_env={
             "CORRIDOR_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
             "CORRIDOR_WEBHOOK_TIMEOUT_SECONDS": "3",
+            # The merchants' endpoint is the test's receiver, on loopback.
+            "CORRIDOR_WEBHOOK_ALLOW_PRIVATE": "1",
+            # The harness plays the wallets and the bank: it signs as they do.
+            "CORRIDOR_WALLET_NOTIFICATION_SECRET": PROVIDER_MASTER_SECRET,
         },
     )
     endpoints = MerchantEndpoints(failure_rate=0.03, seed=seed).start()
@@ -272,13 +284,22 @@ def crash_run(
         deployment.start_all()
         model = Model()
         model.merchants, finance = set_up(deployment, db, endpoints, merchants)
-        driver = Driver(deployment, model, finance, seed, threads=threads)
+        driver = Driver(
+            deployment,
+            model,
+            finance,
+            seed,
+            threads=threads,
+            provider_secrets=notification_secrets.parse(PROVIDER_MASTER_SECRET),
+        )
+        queue = QueueWatch(broker_url).start()
         driver.run(seconds, kills)
         for name, process in deployment.processes.items():
             if not process.running:
                 driver.problems.append(f"{name} was down after the run (exit {process.popen})")
         deployment.ensure_running()
         drained = drain(db, model.merchants, endpoints, drain_timeout)
+        queue.stop()
         with db.transaction(write=False) as session:
             findings = audit(session, model, endpoints)
         api = deployment.processes["api"]
@@ -286,7 +307,9 @@ def crash_run(
             "deadlocks": api.log_count("DeadlockDetected: deadlock detected"),
             "internal": api.log_count("internal error on"),
         }
-        return Summary(seed, seconds, findings, driver, endpoints, drained, errors)
+        return Summary(
+            seed, seconds, findings, driver, endpoints, drained, errors, queue_peak=queue.peak
+        )
     finally:
         deployment.stop_all()
         endpoints.stop()

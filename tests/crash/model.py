@@ -43,6 +43,7 @@ class Intent:
     amount_capturable: int = 0
     refunded: int = 0
     idempotency_key: str = ""
+    method: str = "card"
     busy: bool = False
     """A capture, cancel or confirm is in flight (one lifecycle change at a time)."""
 
@@ -81,8 +82,8 @@ class Model:
     intents: dict[str, Intent] = field(default_factory=dict)
     refunds: dict[str, Refund] = field(default_factory=dict)
     payouts: dict[str, Payout] = field(default_factory=dict)
-    settlement_runs: dict[str, str] = field(default_factory=dict)
-    """run id -> account."""
+    settlement_runs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """run id -> (account, status)."""
     refusals: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -99,6 +100,7 @@ class Model:
                     capture_method=body["capture_method"],
                     status=body["status"],
                     idempotency_key=key,
+                    method=body["payment_method_types"][0],
                 )
                 self.intents[intent.id] = intent
             intent.status = body["status"]
@@ -106,6 +108,14 @@ class Model:
             intent.amount_capturable = body["amount_capturable"]
             intent.busy = False
             return intent
+
+    def intent_paid(self, intent_id: str) -> None:
+        """The provider's notification of the payment was acknowledged (outcome: paid)."""
+        with self.lock:
+            intent = self.intents[intent_id]
+            intent.status = "succeeded"
+            intent.amount_received = intent.amount
+            intent.amount_capturable = 0
 
     def refund_acknowledged(self, body: dict, account: str) -> None:
         with self.lock:
@@ -127,7 +137,7 @@ class Model:
 
     def run_acknowledged(self, body: dict) -> None:
         with self.lock:
-            self.settlement_runs[body["id"]] = body["account"]
+            self.settlement_runs[body["id"]] = (body["account"], body["status"])
 
     def refused(self, what: str) -> None:
         with self.lock:
