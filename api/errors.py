@@ -22,6 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from core.database import is_retryable
 from core.money import AmountError, CurrencyError
 
 log = logging.getLogger("corridor.api")
