@@ -156,11 +156,27 @@ class TextFormatter(logging.Formatter):
 FORMATS: Final = ("json", "text")
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when configured
+    (a process that swaps stderr, as test runners do, must not leave a closed stream here)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def make_handler(fmt: str = "text", stream: TextIO | None = None) -> logging.Handler:
     """A stream handler with the masking filter and the chosen formatter."""
     if fmt not in FORMATS:
         raise ValueError(f"CORRIDOR_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StandardError()
     handler.addFilter(MaskSecrets())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.set_name("corridor")
@@ -179,7 +195,10 @@ def configure_logging(
     handler = make_handler(fmt, stream)
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if existing.get_name() == "corridor" or type(existing) is logging.StreamHandler:
+        if existing.get_name() == "corridor" or type(existing) in (
+            logging.StreamHandler,
+            _StandardError,
+        ):
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)

@@ -132,12 +132,11 @@ def _service_database(tmp_root: Path) -> str:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     import uvicorn
+    from aiosmtpd.controller import Controller
 
     from api.app import create_app
     from api.keys import issue_key
     from core.settings import load_settings
-
-    from aiosmtpd.controller import Controller
 
     root = tmp_path_factory.mktemp("service")
     url = _service_database(root)

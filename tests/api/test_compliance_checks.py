@@ -55,8 +55,16 @@ from settlement.payouts import create_payout, get_payout, set_external_account
 from settlement.runs import run_settlement
 from settlement.schedule import cut_off
 from tests.settlement.settlement_world import MERCHANT_IBAN, capture
+from tests.shared_data import locate, shared_data
 
-LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sanctions"
+LISTS = locate("sanctions")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _the_real_lists_are_here() -> None:
+    shared_data("sanctions")
+
+
 SAMPLE = LISTS / "ofac_sdn_sample"
 FULL = LISTS / "ofac_sdn"
 WEDNESDAY = cut_off(dt.date(2025, 3, 5))

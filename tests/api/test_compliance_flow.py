@@ -24,8 +24,16 @@ from api.cli import main as corridor
 from compliance.rules.observations import ObservationRow
 from compliance.rules.ruleset import DEFAULT_RULES_PATH
 from compliance.sanctions import parse_list
+from tests.shared_data import locate, shared_data
 
-LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sanctions"
+LISTS = locate("sanctions")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _the_real_lists_are_here() -> None:
+    shared_data("sanctions")
+
+
 SAMPLE = LISTS / "ofac_sdn_sample"
 FULL = LISTS / "ofac_sdn"
 

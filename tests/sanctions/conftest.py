@@ -7,17 +7,15 @@ from pathlib import Path
 import pytest
 
 from compliance.sanctions import ListEntry, ScreeningIndex, parse_list
+from tests.shared_data import shared_data
 
-_LISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sanctions"
 _DATA = Path(__file__).with_name("data")
 
 
 @pytest.fixture(scope="session")
 def lists() -> Path:
     """The folder of real published list files (see its README.md)."""
-    if not _LISTS.is_dir():
-        pytest.skip(f"sanctions list data not found at {_LISTS}")
-    return _LISTS
+    return shared_data("sanctions")
 
 
 @pytest.fixture(scope="session")
