@@ -109,7 +109,7 @@ def create_app(
     settings = settings or get_settings()
     db = db or Database(settings.database_url)
     set_database(db)
-    tasks.configure(settings)
+    tasks.configure(settings, db)
     wiring.install()
     run_worker = settings.embedded_tasks if embedded_worker is None else embedded_worker
     worker: list[tasks.EmbeddedWorker] = []
@@ -117,13 +117,13 @@ def create_app(
     def start_worker() -> None:
         if run_worker:
             embedded = tasks.EmbeddedWorker(db).start()
-            tasks.set_dispatcher(embedded)
+            tasks.set_dispatcher(db, embedded)
             worker.append(embedded)
 
     def stop_worker() -> None:
         for embedded in worker:
             embedded.stop()
-            tasks.set_dispatcher(None)
+            tasks.set_dispatcher(db, None)
         worker.clear()
 
     return Litestar(

@@ -132,7 +132,7 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
-    tasks.configure(settings)
+    tasks.configure(settings, db)
     wiring.install()
     if settings.embedded_tasks:
         print("no CORRIDOR_BROKER_URL: running the embedded worker loop", file=sys.stderr)
@@ -158,8 +158,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
-    _database(settings)
-    tasks.configure(settings)
+    tasks.configure(settings, _database(settings))
     if settings.embedded_tasks:
         print(
             "corridor beat needs CORRIDOR_BROKER_URL (the embedded worker schedules itself)",

@@ -51,7 +51,7 @@ def _ids(label: str, ids: tuple[str, ...]) -> str:
 
 def cmd_sanctions_load(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
-    tasks.configure(settings)
+    tasks.configure(settings, db)
     try:
         with db.transaction() as session:
             report = load_sanctions_list(

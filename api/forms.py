@@ -107,6 +107,30 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return decode(pairs)
 
 
+def nul_parameter(params: Any, name: str = "") -> str | None:
+    """The first parameter whose name or value holds a NUL character, or None.
+
+    PostgreSQL's text cannot store NUL, and no legitimate field needs one: such input is
+    refused up front, by name, rather than failing at the database as a server error.
+    """
+    if isinstance(params, str):
+        return name if "\x00" in params else None
+    if isinstance(params, dict):
+        for key, value in params.items():
+            child = f"{name}[{key}]" if name else str(key)
+            if "\x00" in str(key):
+                return child
+            found = nul_parameter(value, child)
+            if found is not None:
+                return found
+    elif isinstance(params, list):
+        for index, value in enumerate(params):
+            found = nul_parameter(value, f"{name}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def encode(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """The inverse of :func:`decode` (used by tests and by outbound Stripe-style calls)."""
     pairs: list[tuple[str, str]] = []

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from litestar.enums import ScopeType
@@ -93,6 +94,16 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return bytes(chunks)
 
 
+def _refuse_nul_in_query(scope: Scope) -> None:
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    refused = forms.nul_parameter({key: value for key, value in pairs})
+    if refused is not None:
+        raise InvalidRequest(f"{refused} must not contain NUL characters.", param=refused)
+
+
 def normalise_body(scope: Scope, raw: bytes) -> tuple[bytes, Any]:
     """Return the body handlers parse and the parameters idempotency compares.
 
@@ -120,6 +131,11 @@ def normalise_body(scope: Scope, raw: bytes) -> tuple[bytes, Any]:
         raise InvalidRequest(
             "Unsupported media type: send application/x-www-form-urlencoded or application/json.",
             status=415,
+        )
+    refused = forms.nul_parameter(params)
+    if refused is not None:
+        raise InvalidRequest(
+            f"{refused or 'A parameter'} must not contain NUL characters.", param=refused or None
         )
     expand = params.pop("expand", None)
     scope["state"]["expand"] = expand if isinstance(expand, list) else []
@@ -239,6 +255,7 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         public = is_public(path, opt)
         scope.setdefault("state", {}).setdefault("request_id", new_id("req", 14))
         try:
+            _refuse_nul_in_query(scope)
             raw = await _read_body(receive, MAX_UPLOAD if opt.get("upload") else MAX_BODY)
             if opt.get("raw_body"):
                 body, params = raw, {"sha256": hashlib.sha256(raw).hexdigest()}

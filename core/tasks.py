@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from celery import Celery
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from core import jobs
@@ -65,6 +66,12 @@ def periodic(job_name: str, every: dt.timedelta) -> None:
     _PERIODIC.append(Periodic(job_name, every))
 
 
+_periodic_enqueued: weakref.WeakKeyDictionary[Engine, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The period key each periodic job was last enqueued under, per database, by this
+process (the database's unique job key still makes many processes enqueue once)."""
+
 RESEND_AFTER = dt.timedelta(seconds=10)
 """The Celery sweep re-sends only jobs due this long: newer ones were dispatched after
 their commit and are most likely still in the broker (re-sending them would only pile
@@ -76,13 +83,19 @@ def sweep(
 ) -> list[str]:
     """Enqueue due periodic work and return the ids of every job that is due now."""
     now = now or utcnow()
+    enqueued = _periodic_enqueued.setdefault(db.engine, {})
+    fresh = [item for item in _PERIODIC if enqueued.get(item.job_name) != item.key(now)]
+    if fresh:
+        # A write (on SQLite, the database's one write lock) only when a period turns
+        # over: sweeps run after every job, and most find nothing new to schedule.
+        def schedule(session: Session) -> None:
+            for item in fresh:
+                jobs.enqueue(session, item.job_name, item.key(now), run_after=now)
 
-    def work(session: Session) -> list[str]:
-        for item in _PERIODIC:
-            jobs.enqueue(session, item.job_name, item.key(now), run_after=now)
-        return jobs.due_jobs(session, now=now, overdue_by=overdue_by)
-
-    return db.run(work)
+        db.run(schedule)
+        for item in fresh:
+            enqueued[item.job_name] = item.key(now)
+    return db.run(lambda s: jobs.due_jobs(s, now=now, overdue_by=overdue_by), write=False)
 
 
 class Dispatcher(Protocol):
@@ -154,32 +167,41 @@ class EmbeddedWorker:
         self._pool.submit(run)
 
 
-_dispatcher: Dispatcher | None = None
+# Who hears of a database's committed jobs. Keyed by engine, not process-wide: a process
+# may hold several databases (tests, a migration tool), and a worker told of a job in
+# another database would only find nothing, holding the job's lock while it looked.
+_dispatchers: weakref.WeakKeyDictionary[Engine, Dispatcher] = weakref.WeakKeyDictionary()
 
 
-def set_dispatcher(dispatcher: Dispatcher | None) -> None:
-    global _dispatcher
-    _dispatcher = dispatcher
+def set_dispatcher(db: Database, dispatcher: Dispatcher | None) -> None:
+    if dispatcher is None:
+        _dispatchers.pop(db.engine, None)
+    else:
+        _dispatchers[db.engine] = dispatcher
 
 
-def configure(settings: Settings) -> Celery:
+def configure(settings: Settings, db: Database) -> Celery:
     """Point Celery at the configured broker; with none, jobs wait for an embedded worker."""
     if settings.broker_url:
         celery_app.conf.broker_url = settings.broker_url
-        set_dispatcher(CeleryDispatcher())
+        set_dispatcher(db, CeleryDispatcher())
     return celery_app
 
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_committed(session: Session) -> None:
     enqueued = session.info.pop("jobs_enqueued", None)
-    if not enqueued or _dispatcher is None:
+    if not enqueued:
+        return
+    bind = session.get_bind()
+    dispatcher = _dispatchers.get(bind if isinstance(bind, Engine) else bind.engine)
+    if dispatcher is None:
         return
     now = utcnow()
     due = [job_id for job_id, _key, run_after in enqueued if run_after <= now]
     if due:
         try:
-            _dispatcher.dispatch(due)
+            dispatcher.dispatch(due)
         except Exception:  # the sweep will find them; never fail a committed request
             log.exception("could not dispatch jobs %s", due)
 

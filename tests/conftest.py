@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _with_search_path(url: str, schema: str) -> str:
+def with_search_path(url: str, schema: str) -> str:
     parsed = make_url(url)
     return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
         hide_password=False
@@ -57,7 +57,7 @@ def make_test_database(tmp_path: Path) -> tuple[Database, Callable[[], None]]:
         admin = Database(TEST_DATABASE_URL, pool_size=1)
         with admin.engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = Database(_with_search_path(TEST_DATABASE_URL, schema), pool_size=20)
+        db = Database(with_search_path(TEST_DATABASE_URL, schema), pool_size=20)
         Base.metadata.create_all(db.engine)
 
         def drop() -> None:

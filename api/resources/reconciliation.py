@@ -78,8 +78,8 @@ class ReconciliationController(Controller):
         """Import a statement (camt.053/054, MT940, Stripe report, mapped CSV): the format
         is detected from the content; the same file twice adds nothing."""
         source = data.source.strip()
-        if not source or len(source) > 64:
-            raise InvalidRequest("source must be 1 to 64 characters.", param="source")
+        if not source or len(source) > 64 or not source.isprintable():
+            raise InvalidRequest("source must be 1 to 64 printable characters.", param="source")
         content = data.file.file.read()
         if not content:
             raise InvalidRequest("The uploaded file is empty.", param="file")

@@ -191,6 +191,37 @@ def test_bad_input_is_a_4xx_in_the_envelope(service, body, content_type):
     assert error["message"]
 
 
+@pytest.mark.parametrize(
+    "body, content_type, param",
+    [
+        (
+            b"country=DE&business_profile[name]=A%00B",
+            "application/x-www-form-urlencoded",
+            "business_profile[name]",
+        ),
+        (
+            b'{"country": "DE", "metadata": {"k\\u0000": "v"}}',
+            "application/json",
+            "metadata[k\x00]",
+        ),
+    ],
+)
+def test_nul_characters_are_refused_by_name(service, body, content_type, param):
+    """PostgreSQL cannot store NUL in text: it is refused up front, never a 500."""
+    auth = {"Authorization": f"Bearer {service.admin_key}"}
+    response = http.post(
+        f"{service.base_url}/v1/accounts",
+        content=body,
+        headers={**auth, "Content-Type": content_type},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+    listed = http.get(
+        f"{service.base_url}/v1/accounts?limit=3&starting_after=acct%00", headers=auth
+    )
+    assert listed.status_code == 400 and listed.json()["error"]["param"] == "starting_after"
+
+
 def test_unknown_route_and_method(service):
     auth = {"Authorization": f"Bearer {service.admin_key}"}
     missing = http.get(f"{service.base_url}/v1/nothing_here", headers=auth)

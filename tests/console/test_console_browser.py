@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -50,6 +49,7 @@ from tests.console.console_world import (
     payouts_expected,
     settle_and_pay_out,
 )
+from tests.http import http
 
 CHROMIUM = os.environ.get("CORRIDOR_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -91,7 +91,7 @@ class Live:
     db: Database
 
     def post(self, path: str, key: str, form: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(
+        response = http.post(
             self.base_url + path, data=form, headers={"Authorization": f"Bearer {key}"}
         )
         assert response.status_code < 400, response.text

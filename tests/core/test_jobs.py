@@ -72,7 +72,7 @@ def test_a_dead_workers_lease_expires_and_the_job_runs_again(db):
 def test_the_embedded_worker_runs_committed_jobs(db):
     CALLS.clear()
     worker = tasks.EmbeddedWorker(db, interval=0.05).start()
-    tasks.set_dispatcher(worker)
+    tasks.set_dispatcher(db, worker)
     try:
         with db.transaction() as session:
             enqueue(session, "tests.record", "background", {"name": "background"})
@@ -83,7 +83,7 @@ def test_the_embedded_worker_runs_committed_jobs(db):
             assert time.monotonic() < deadline, "the embedded worker did not run the job"
             time.sleep(0.02)
     finally:
-        tasks.set_dispatcher(None)
+        tasks.set_dispatcher(db, None)
         worker.stop()
     assert ("background", 0) in CALLS
 
@@ -118,3 +118,54 @@ def test_a_live_workers_job_is_not_run_twice_on_postgres(db):
     with jobs._held(db, job_id) as held:  # a live worker holds the job's lock
         assert held
         assert jobs.execute(db, job_id) == "skipped"
+
+
+def test_committed_jobs_wake_only_their_own_databases_worker(db, tmp_path):
+    """A process may hold several databases: a worker told of another database's job
+    would only look for it in vain (on PostgreSQL, holding the job's lock meanwhile)."""
+    from tests.conftest import make_test_database
+
+    other, drop = make_test_database(tmp_path / "other")
+    told: list[list[str]] = []
+
+    class Listener:
+        def dispatch(self, job_ids: list[str]) -> None:
+            told.append(job_ids)
+
+    tasks.set_dispatcher(other, Listener())
+    try:
+        with db.transaction() as session:
+            enqueue(session, "tests.record", "elsewhere", {"name": "elsewhere"})
+        assert told == []
+        with other.transaction() as session:
+            enqueue(session, "tests.record", "here", {"name": "here"})
+        assert told == [[_job(other, "here").id]]
+    finally:
+        tasks.set_dispatcher(other, None)
+        drop()
+
+
+def test_a_sweep_writes_only_when_a_period_turns_over(db):
+    """Sweeps follow every job; most must not take the write lock to schedule nothing."""
+    from sqlalchemy import event
+
+    import settlement.runs.jobs  # noqa: F401  (registers periodic work)
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        now = utcnow()
+        tasks.sweep(db, now=now)
+        assert "INSERT" in statements
+        statements.clear()
+        tasks.sweep(db, now=now + dt.timedelta(milliseconds=1))
+        assert "INSERT" not in statements and "SELECT" in statements
+        statements.clear()
+        tasks.sweep(db, now=now + dt.timedelta(days=1))  # every period has turned over
+        assert "INSERT" in statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

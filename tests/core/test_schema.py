@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 import api.models  # noqa: F401  (every table)
 from core.database import Base, Database, migrate
+from tests.conftest import TEST_DATABASE_URL, with_search_path
 
 
 def test_migrations_match_the_models(tmp_path):
@@ -17,3 +22,24 @@ def test_migrations_match_the_models(tmp_path):
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     db.dispose()
     assert diff == [], f"models and migrations disagree; generate a revision: {diff}"
+
+
+@pytest.mark.postgres
+def test_migrations_match_the_models_on_postgresql():
+    """The same history, applied to an empty PostgreSQL schema, builds the same tables."""
+    schema = f"m_{uuid.uuid4().hex[:12]}"
+    admin = Database(TEST_DATABASE_URL, pool_size=1)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = with_search_path(TEST_DATABASE_URL, schema)
+    try:
+        migrate(url)
+        db = Database(url, pool_size=1)
+        with db.engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        db.dispose()
+        assert diff == [], f"models and migrations disagree on PostgreSQL: {diff}"
+    finally:
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -28,7 +28,7 @@ from api.keys import issue_key
 from compliance import audit
 from core.database import Database, get_database, set_database
 from settlement.ledger import verify
-from tests.conftest import TEST_DATABASE_URL, make_test_database
+from tests.conftest import TEST_DATABASE_URL, make_test_database, with_search_path
 from tests.integrated_app import build_app
 
 pytestmark = pytest.mark.postgres
@@ -40,14 +40,6 @@ def _libpq(url: str, database: str | None = None) -> str:
     if database:
         parsed = parsed.set(database=database)
     return parsed.render_as_string(hide_password=False)
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    return (
-        make_url(url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
 
 
 @pytest.fixture
@@ -169,7 +161,7 @@ def test_dump_restore_into_a_fresh_database_verifies_ledger_and_audit(
             timeout=300,
         )
         restored = Database(
-            _with_search_path(
+            with_search_path(
                 make_url(TEST_DATABASE_URL).set(database=target).render_as_string(False), schema
             ),
             pool_size=1,
