@@ -66,9 +66,7 @@ def periodic(job_name: str, every: dt.timedelta) -> None:
     _PERIODIC.append(Periodic(job_name, every))
 
 
-_periodic_enqueued: weakref.WeakKeyDictionary[Engine, dict[str, str]] = (
-    weakref.WeakKeyDictionary()
-)
+_periodic_enqueued: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
 """The period key each periodic job was last enqueued under, per database, by this
 process (the database's unique job key still makes many processes enqueue once)."""
 
