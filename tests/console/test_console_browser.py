@@ -421,6 +421,8 @@ def test_a_merchant_refunds_from_the_payment_page(page, live):
     sign_in(page, key, "/console/merchant")
     accessible(page)
     page.get_by_role("link", name="Payments", exact=True).click()
+    page.wait_for_url(re.compile(r"/console/merchant/payments$"))
+    page.wait_for_load_state("networkidle")  # the boosted page is swapped in and settled
     search = page.get_by_label("Search", exact=True)
     search.press_sequentially("linen", delay=30)  # typing searches as you go
     page.wait_for_url(re.compile(r"q=linen"))  # htmx pushed the search into the address
