@@ -50,6 +50,8 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project's own modules are imported inside functions
 
+from bench.postgres import ensure_database  # noqa: E402
+
 DEFAULT_URL = os.environ.get(
     "CORRIDOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/corridor_api"
 )
@@ -316,6 +318,7 @@ def main() -> int:
     if args.quick:
         args.seconds, args.clients = 4.0, 8
 
+    ensure_database(args.url)
     account_id, key = _prepare_database(args.url)
     data_dir = tempfile.mkdtemp(prefix="corridor-bench-")
     env = {

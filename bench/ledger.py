@@ -50,6 +50,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.postgres import ensure_database
 from core.database import Base, Database, is_retryable
 from settlement.ledger import Ledger, TransferSpec
 
@@ -254,17 +255,7 @@ def pgbench_init(url: str, database: str, scale: int) -> bool:
     if binary is None:
         console.print("[yellow]pgbench not found: ratios are not available[/]")
         return False
-    admin = create_engine(
-        make_url(url).set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
-        ).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
+    ensure_database(url, database)
     parsed = make_url(url)
     env = dict(os.environ)
     if parsed.password:
@@ -303,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {args.accounts} spread / {args.hot} hot accounts, pgbench scale {args.scale},"
         f" {os.cpu_count()} CPUs"
     )
+    ensure_database(args.url)
     spread, hot = prepare(args.url, args.accounts, args.hot)
     have_pgbench = pgbench_init(args.url, args.pgbench_db, args.scale)
     url = schema_url(args.url)

@@ -54,6 +54,7 @@ import settlement.fx.quotes
 import settlement.fx.residuals
 import settlement.ledger.tables
 import settlement.payouts.tables  # noqa: F401
+from bench.postgres import ensure_database
 from core.database import Base, Database
 from settlement.balance_transactions import BalanceTransaction
 from settlement.ledger import Ledger, TransferSpec, verify
@@ -375,6 +376,7 @@ def main() -> None:
     results = []
     for size in sizes:
         print(f"- {size:,} payments", flush=True)
+        ensure_database(args.url)
         result = measure(args.url, size, args.accounts, args.batch_size, args.workers)
         results.append(result)
         print(
