@@ -84,6 +84,7 @@ def test_locale_from_accept_language_and_rtl_arabic(service, jpy_payment):
     assert unknown.headers["content-language"] == "en"
 
 
+@pytest.mark.fonts
 def test_pdf_receipt_carries_the_translated_text(service, jpy_payment):
     merchant, intent = jpy_payment
     response = _receipt(
@@ -131,6 +132,7 @@ def test_receipts_are_private_and_formats_checked(service, make_merchant, jpy_pa
     assert zone.status_code == 400 and zone.json()["error"]["param"] == "timezone"
 
 
+@pytest.mark.fonts
 def test_receipt_email_is_sent_when_the_payment_succeeds(service, merchant):
     address = f"payer-{merchant.account_id.lower()}@example.com"
     merchant.client.v1.payment_intents.create(

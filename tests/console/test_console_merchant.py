@@ -153,7 +153,7 @@ def test_capture_and_cancel_from_the_payment_page(console, shop):
     [
         ("en", "html", "text/html", "€123.45"),
         ("zh_Hans", "html", "text/html", "€123.45"),
-        ("ja", "pdf", "application/pdf", "%PDF"),
+        pytest.param("ja", "pdf", "application/pdf", "%PDF", marks=pytest.mark.fonts),
         ("ar", "txt", "text/plain", "123.45"),
     ],
 )

@@ -14,6 +14,8 @@ import i18n.fonts as fonts
 from i18n.receipt_data import ReceiptData
 from i18n.receipts import render_receipt
 
+pytestmark = pytest.mark.fonts
+
 
 @pytest.fixture
 def system_fonts() -> dict[tuple[str, bool], Path]:

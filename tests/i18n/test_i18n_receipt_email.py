@@ -26,6 +26,8 @@ from pypdf import PdfReader
 from i18n.receipt_data import ReceiptData
 from i18n.receipt_email import build_receipt_message, parse_smtp_url, send
 
+pytestmark = pytest.mark.fonts
+
 SENDER = "receipts@corridor.test"
 PAYER = "hanako@example.jp"
 

@@ -145,6 +145,7 @@ def test_html_receipt(cross_currency_payment: ReceiptData, locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.fonts
 def test_pdf_receipt(
     cross_currency_payment: ReceiptData, locale: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -168,6 +169,7 @@ def test_pdf_receipt(
         assert "/FontFile2" in descriptor or "/FontFile3" in descriptor
 
 
+@pytest.mark.fonts
 def test_pdf_output_is_reproducible(cross_currency_payment: ReceiptData) -> None:
     first = render_receipt(cross_currency_payment, "ar", "pdf", ZONE)
     assert render_receipt(cross_currency_payment, "ar", "pdf", ZONE) == first
@@ -176,6 +178,7 @@ def test_pdf_output_is_reproducible(cross_currency_payment: ReceiptData) -> None
 # --- amounts as CLDR writes them -----------------------------------------------------
 
 
+@pytest.mark.fonts
 def test_known_amounts_in_every_format(
     cross_currency_payment: ReceiptData, bhd_refund: ReceiptData
 ) -> None:
@@ -202,6 +205,7 @@ def test_known_amounts_in_every_format(
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.fonts
 def test_cross_currency_payment_shows_both_amounts_and_the_rate(
     cross_currency_payment: ReceiptData, locale: str
 ) -> None:
@@ -238,6 +242,7 @@ def test_same_currency_settlement_shows_no_rate(cross_currency_payment: ReceiptD
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.fonts
 def test_refund_and_payout_receipts(
     bhd_refund: ReceiptData, payout: ReceiptData, locale: str
 ) -> None:
@@ -309,6 +314,7 @@ def test_locale_tags_and_errors(cross_currency_payment: ReceiptData) -> None:
         render_receipt(cross_currency_payment, "en", "txt", "Moon/Base")
 
 
+@pytest.mark.fonts
 def test_long_refund_history_flows_onto_more_pages(cross_currency_payment: ReceiptData) -> None:
     first = cross_currency_payment.refunds[0]
     many = tuple(
