@@ -35,8 +35,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 from core.database import Base, Database  # noqa: E402
 from core.settings import get_settings  # noqa: E402
+from tests.shared_data import locate  # noqa: E402
 
-SDN = ROOT.parent / "shared" / "data" / "sanctions" / "ofac_sdn"
+SDN = locate("sanctions", "ofac_sdn")  # ../shared/data wherever the clone is
 NAMES = ROOT / "tests" / "sanctions" / "data" / "ordinary_names.txt"
 LISTED = ["Artem Lifshits", "Oleg Deripaska", "Dmitry Khoroshev"]
 

@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -25,7 +26,11 @@ from compliance.sanctions import EntryKind, ListEntry, ScreeningIndex, parse_lis
 from compliance.sanctions.names import display_fold
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_LIST = ROOT.parent / "shared" / "data" / "sanctions" / "ofac_sdn"
+sys.path.insert(0, str(ROOT))
+
+from tests.shared_data import locate  # noqa: E402
+
+DEFAULT_LIST = locate("sanctions", "ofac_sdn")  # ../shared/data wherever the clone is
 ORDINARY = ROOT / "tests" / "sanctions" / "data" / "ordinary_names.txt"
 
 

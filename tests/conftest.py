@@ -41,7 +41,22 @@ def _missing_fonts() -> list[str]:
     return sorted({face.package for face in FONTS if find_font_file(face) is None})
 
 
+DATABASE_FIXTURES = frozenset({"db", "service", "live"})
+"""The fixtures through which a test reaches a database (each builds on
+:func:`make_test_database` or on the live service's database)."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRES and os.environ.get("CORRIDOR_TEST_DATABASE_ONLY") == "1":
+        # CI's PostgreSQL pass: tests that never reach a database (pure domain logic)
+        # ran in the SQLite pass already and would only repeat themselves.
+        keep, drop = [], []
+        for item in items:
+            touches = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            (keep if touches or "postgres" in item.keywords else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
     if any("fonts" in item.keywords for item in items):
         missing = _missing_fonts()
         if missing and os.environ.get("CORRIDOR_REQUIRE_FONTS") != "1":
