@@ -82,17 +82,17 @@ def sweep(
     """Enqueue due periodic work and return the ids of every job that is due now."""
     now = now or utcnow()
     enqueued = _periodic_enqueued.setdefault(db.engine, {})
-    fresh = [item for item in _PERIODIC if enqueued.get(item.job_name) != item.key(now)]
+    keys = {item.job_name: item.key(now) for item in _PERIODIC}
+    fresh = {name: key for name, key in keys.items() if enqueued.get(name) != key}
     if fresh:
         # A write (on SQLite, the database's one write lock) only when a period turns
         # over: sweeps run after every job, and most find nothing new to schedule.
         def schedule(session: Session) -> None:
-            for item in fresh:
-                jobs.enqueue(session, item.job_name, item.key(now), run_after=now)
+            for name, key in fresh.items():
+                jobs.enqueue(session, name, key, run_after=now)
 
         db.run(schedule)
-        for item in fresh:
-            enqueued[item.job_name] = item.key(now)
+        enqueued.update(fresh)
     return db.run(lambda s: jobs.due_jobs(s, now=now, overdue_by=overdue_by), write=False)
 
 

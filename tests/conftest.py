@@ -105,6 +105,22 @@ def make_test_database(tmp_path: Path) -> tuple[Database, Callable[[], None]]:
 
 
 @pytest.fixture
+def own_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Keys (vault, audit signing) in a temporary data directory, unless a live service in
+    this process already chose one (then this process uses the service's keys, as the
+    service does)."""
+    if os.environ.get("CORRIDOR_DATA_DIR"):
+        yield
+        return
+    from core.settings import get_settings
+
+    monkeypatch.setenv("CORRIDOR_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database, drop = make_test_database(tmp_path)
     yield database

@@ -9,7 +9,6 @@ index cache it replaces is rebuilt by the live service only once, for the full l
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -70,17 +69,7 @@ FULL = LISTS / "ofac_sdn"
 WEDNESDAY = cut_off(dt.date(2025, 3, 5))
 
 
-@pytest.fixture(autouse=True)
-def own_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Audit and vault keys in a temporary data dir, unless a live service already set one
-    (then this process signs with the service's key, as the service does)."""
-    if os.environ.get("CORRIDOR_DATA_DIR"):
-        yield
-        return
-    monkeypatch.setenv("CORRIDOR_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("own_data_dir")  # audit and vault keys
 
 
 def load(db: Database, folder: Path) -> None:

@@ -19,7 +19,9 @@ every discrepancy at once rather than the first:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -171,43 +173,22 @@ def _objects(session: Session, model: Model, merchant: Merchant, found: Findings
                 f"> captured {charge.amount_captured}",
             )
 
-    refunds = {
-        r.id: r for r in session.scalars(select(Refund).where(Refund.account_id == merchant.id))
-    }
-    mine = {r.id: r for r in model.refunds.values() if r.account == merchant.id}
-    found.check(
-        set(refunds) == set(mine),
-        f"{merchant.id}: refunds never acknowledged {sorted(set(refunds) - set(mine))[:5]}, "
-        f"acknowledged but missing {sorted(set(mine) - set(refunds))[:5]}",
+    _same_objects(
+        found,
+        f"{merchant.id}: refunds",
+        {r.id: r for r in session.scalars(select(Refund).where(Refund.account_id == merchant.id))},
+        {r.id: r for r in model.refunds.values() if r.account == merchant.id},
+        lambda r: (r.amount, r.intent_id, r.status),
+        lambda r: (r.amount, r.intent, r.status),
     )
-    for refund_id, expected_refund in mine.items():
-        refund = refunds.get(refund_id)
-        if refund is not None:
-            found.check(
-                (refund.amount, refund.intent_id, refund.status)
-                == (expected_refund.amount, expected_refund.intent, expected_refund.status),
-                f"{refund_id}: stored {(refund.amount, refund.intent_id, refund.status)}",
-            )
-
-    payouts = {
-        p.id: p for p in session.scalars(select(Payout).where(Payout.account_id == merchant.id))
-    }
-    acknowledged_payouts = {p.id: p for p in model.payouts.values() if p.account == merchant.id}
-    found.check(
-        set(payouts) == set(acknowledged_payouts),
-        f"{merchant.id}: payouts never acknowledged "
-        f"{sorted(set(payouts) - set(acknowledged_payouts))[:5]}, acknowledged but missing "
-        f"{sorted(set(acknowledged_payouts) - set(payouts))[:5]}",
+    _same_objects(
+        found,
+        f"{merchant.id}: payouts",
+        {p.id: p for p in session.scalars(select(Payout).where(Payout.account_id == merchant.id))},
+        {p.id: p for p in model.payouts.values() if p.account == merchant.id},
+        lambda p: (p.status, p.amount, p.fee),
+        lambda p: (p.status, p.amount, p.fee),
     )
-    for payout_id, expected_payout in acknowledged_payouts.items():
-        payout = payouts.get(payout_id)
-        if payout is not None:
-            found.check(
-                (payout.status, payout.amount, payout.fee)
-                == (expected_payout.status, expected_payout.amount, expected_payout.fee),
-                f"{payout_id}: stored {(payout.status, payout.amount, payout.fee)}, "
-                f"acknowledged {(expected_payout.status, expected_payout.amount)}",
-            )
 
     runs = {
         r.id: (r.account_id, r.status)
@@ -231,19 +212,45 @@ def _objects(session: Session, model: Model, merchant: Merchant, found: Findings
     found.check(not created_per_key, f"{merchant.id}: keys that made two intents {created_per_key}")
 
 
-def _deliveries(
-    session: Session, merchant: Merchant, endpoints: MerchantEndpoints, found: Findings
+def _same_objects(
+    found: Findings,
+    what: str,
+    stored: dict[str, Any],
+    acknowledged: dict[str, Any],
+    stored_view: Callable[[Any], tuple[Any, ...]],
+    acknowledged_view: Callable[[Any], tuple[Any, ...]],
 ) -> None:
+    """Exactly the acknowledged objects exist, each as the client was told it is."""
+    found.check(
+        set(stored) == set(acknowledged),
+        f"{what} never acknowledged {sorted(set(stored) - set(acknowledged))[:5]}, "
+        f"acknowledged but missing {sorted(set(acknowledged) - set(stored))[:5]}",
+    )
+    for object_id, expected in acknowledged.items():
+        row = stored.get(object_id)
+        if row is not None:
+            seen, told = stored_view(row), acknowledged_view(expected)
+            found.check(seen == told, f"{object_id}: stored {seen}, acknowledged {told}")
+
+
+def owed_events(session: Session, merchant: Merchant) -> set[str]:
+    """The merchant's events its endpoint must receive: those from before the endpoint
+    existed (the account's opening) are owed to nobody."""
     endpoint = session.get(WebhookEndpoint, merchant.endpoint_id)
     assert endpoint is not None
-    # Events from before the endpoint existed (the account's opening) are owed to nobody.
-    events = set(
+    return set(
         session.scalars(
             select(Event.id).where(
                 Event.account_id == merchant.id, Event.created >= endpoint.created
             )
         )
     )
+
+
+def _deliveries(
+    session: Session, merchant: Merchant, endpoints: MerchantEndpoints, found: Findings
+) -> None:
+    events = owed_events(session, merchant)
     deliveries = {
         d.event_id: d
         for d in session.scalars(

@@ -35,11 +35,10 @@ from sqlalchemy import and_, func, select
 
 from api.keys import issue_key
 from core.database import Database
-from core.events import Event
 from core.jobs import Job
 from payments.rails import notification_secrets
-from payments.webhooks import WebhookDelivery, WebhookEndpoint
-from tests.crash.audit import Findings, audit
+from payments.webhooks import WebhookDelivery
+from tests.crash.audit import Findings, audit, owed_events
 from tests.crash.deployment import Deployment, QueueWatch
 from tests.crash.driver import Driver
 from tests.crash.endpoint import MerchantEndpoints
@@ -212,20 +211,12 @@ def _undelivered(db: Database, merchants: list[Merchant], endpoints: MerchantEnd
             .where(Job.name.in_(WEBHOOK_JOBS), Job.status.in_(("queued", "running")))
         )
         for merchant in merchants:
-            endpoint = session.get(WebhookEndpoint, merchant.endpoint_id)
-            assert endpoint is not None
-            events = set(
-                session.scalars(
-                    select(Event.id).where(
-                        Event.account_id == merchant.id, Event.created >= endpoint.created
-                    )
-                )
-            )
+            events = owed_events(session, merchant)
             done = set(
                 session.scalars(
                     select(WebhookDelivery.event_id).where(
                         and_(
-                            WebhookDelivery.endpoint_id == endpoint.id,
+                            WebhookDelivery.endpoint_id == merchant.endpoint_id,
                             WebhookDelivery.status == "succeeded",
                         )
                     )

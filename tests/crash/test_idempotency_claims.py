@@ -9,9 +9,6 @@ claim whose request is gone is taken over at once, while a live one never is.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -19,23 +16,12 @@ from sqlalchemy import update
 from api import idempotency
 from api.idempotency import Claimed, IdempotencyRecord, InFlight, LeaseLost, Replay
 from core.database import Database, utcnow
-from core.settings import get_settings
 
 TTL = dt.timedelta(hours=24)
 SCOPE = "acct_claims"
 
 
-@pytest.fixture(autouse=True)
-def own_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Responses are sealed with the vault key: use a temporary one, unless a live
-    service in this process already chose the data directory."""
-    if os.environ.get("CORRIDOR_DATA_DIR"):
-        yield
-        return
-    monkeypatch.setenv("CORRIDOR_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("own_data_dir")  # responses are sealed with the vault key
 
 
 def claim(db: Database, key: str = "order-1", print_: str = "f" * 64) -> idempotency.Outcome:
