@@ -320,6 +320,8 @@ def test_compliance_clears_a_held_payment_and_the_merchant_captures_it(page, liv
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "sanctions match is unresolved" in alert.inner_text()
+    # The console moves focus to the problem once it is shown: wait for that, then check.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id")
     assert page.evaluate("() => document.activeElement && document.activeElement.id") == "problem"
     with live.db.transaction(write=False) as session:
         assert session.get(PaymentIntent, held["id"]).status == "requires_review"
