@@ -39,6 +39,7 @@ from api.resources.health import health
 from api.resources.payment_intents import PaymentIntentController
 from api.resources.payment_methods import PaymentMethodController
 from api.resources.refunds import RefundController
+from api.startup import load_reference_data
 from api.unit_of_work import MAX_UPLOAD, UnitOfWorkMiddleware
 from core import tasks
 from core.database import Database, set_database
@@ -138,7 +139,7 @@ def create_app(
         logging_config=None,
         # Litestar's own 10 MB cap would stop statement uploads before ours (32 MiB).
         request_max_body_size=MAX_UPLOAD,
-        on_startup=[start_worker],
+        on_startup=[load_reference_data, start_worker],
         on_shutdown=[stop_worker],
         openapi_config=OpenAPIConfig(
             title="Corridor API",

@@ -225,7 +225,32 @@ def before_commit(session: Session, work: Callable[[Session], None]) -> None:
     concurrent writers. The work commits with the transaction or not at all; work queued
     inside a savepoint that rolls back is dropped with it.
     """
+    if not session.in_transaction():
+        # Begin now, so that a rollback before any statement still drops this work
+        # (a rollback without a transaction is a no-op that fires no event).
+        session.connection()
     session.info.setdefault(_DEFERRED, []).append(work)
+
+
+def run_early(session: Session, work: Callable[[Session], None]) -> bool:
+    """Run ``work`` now if it is still queued by :func:`before_commit` (a later step of the
+    transaction needs its effects); it then does not run again at commit. Returns
+    whether it ran: work dropped with a rolled-back savepoint, or already taken by the
+    commit, is not run here."""
+    pending = session.info.get(_DEFERRED)
+    if not pending:
+        return False
+    for index, queued in enumerate(pending):
+        if queued is work:
+            # Replaced rather than removed: savepoint marks are positions in this list.
+            pending[index] = _done
+            work(session)
+            return True
+    return False
+
+
+def _done(session: Session) -> None:
+    """A queued step that already ran early."""
 
 
 @event.listens_for(Session, "before_commit")

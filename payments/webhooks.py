@@ -16,6 +16,7 @@ import ipaddress
 import json
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -238,49 +239,64 @@ def render_endpoint(endpoint: WebhookEndpoint, secret: str | None = None) -> dic
 @jobs.job_handler("webhooks.fan_out")
 def fan_out(db: Database, event_ids: list[str] | None = None, event_id: str | None = None) -> None:
     """One delivery (and job) per event and subscribed endpoint; re-running adds nothing
-    twice. A transaction's events come in one job, in the order they were emitted."""
-    for one in [*(event_ids or []), *([event_id] if event_id else [])]:
-        db.run(lambda session, one=one: _fan_out_event(session, one))
+    twice. A transaction's events come in one job, in the order they were emitted, and
+    fan out in one transaction (a payment emits several; each account's endpoints are
+    read once)."""
+    ids = [*(event_ids or []), *([event_id] if event_id else [])]
+    if ids:
+        db.run(lambda session: _fan_out_events(session, ids))
 
 
-def _fan_out_event(session: Session, event_id: str) -> None:
-    event = session.get(Event, event_id)
-    if event is None:
-        return
+def _fan_out_events(session: Session, event_ids: list[str]) -> None:
+    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+    endpoints: dict[str | None, Sequence[WebhookEndpoint]] = {}
+    for event_id in event_ids:
+        event = events.get(event_id)
+        if event is None:
+            continue
+        if event.account_id not in endpoints:
+            endpoints[event.account_id] = _enabled_endpoints(session, event.account_id)
+        for endpoint in endpoints[event.account_id]:
+            if subscribes(endpoint, event.type):
+                _add_delivery(session, event, endpoint)
+
+
+def _enabled_endpoints(session: Session, account_id: str | None) -> Sequence[WebhookEndpoint]:
+    """The platform's endpoints, and the account's own, that receive events now."""
     scope = [WebhookEndpoint.account_id.is_(None)]
-    if event.account_id:
-        scope.append(WebhookEndpoint.account_id == event.account_id)
-    endpoints = session.scalars(
+    if account_id:
+        scope.append(WebhookEndpoint.account_id == account_id)
+    return session.scalars(
         select(WebhookEndpoint).where(
             or_(*scope),
             WebhookEndpoint.deleted.is_(False),
             WebhookEndpoint.status == "enabled",
         )
     ).all()
-    for endpoint in endpoints:
-        if not subscribes(endpoint, event.type):
-            continue
-        exists = session.scalar(
-            select(WebhookDelivery.id).where(
-                WebhookDelivery.event_id == event.id,
-                WebhookDelivery.endpoint_id == endpoint.id,
-            )
+
+
+def _add_delivery(session: Session, event: Event, endpoint: WebhookEndpoint) -> None:
+    exists = session.scalar(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.event_id == event.id,
+            WebhookDelivery.endpoint_id == endpoint.id,
         )
-        if exists:
-            continue
-        delivery = WebhookDelivery(
-            id=new_id("whd"),
-            event_id=event.id,
-            endpoint_id=endpoint.id,
-            status="pending",
-            attempts=0,
-            created=utcnow(),
-        )
-        session.add(delivery)
-        session.flush()
-        jobs.enqueue(
-            session, "webhooks.deliver", f"deliver:{delivery.id}", {"delivery_id": delivery.id}
-        )
+    )
+    if exists:
+        return
+    delivery = WebhookDelivery(
+        id=new_id("whd"),
+        event_id=event.id,
+        endpoint_id=endpoint.id,
+        status="pending",
+        attempts=0,
+        created=utcnow(),
+    )
+    session.add(delivery)
+    session.flush()
+    jobs.enqueue(
+        session, "webhooks.deliver", f"deliver:{delivery.id}", {"delivery_id": delivery.id}
+    )
 
 
 def _schedule(settings: Settings) -> RetrySchedule:

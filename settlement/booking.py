@@ -96,10 +96,16 @@ def lock_quote(
 
 
 def hold(session: Session, *, intent_id: str, amount: int, currency: str) -> str:
-    """Reserve an authorised amount (pending): clearing -> authorisations."""
+    """Reserve an authorised amount (pending): clearing -> authorisations.
+
+    Both accounts are the platform's, shared by every payment in the currency, and
+    neither has a limit the hold could cross: the hold posts as the transaction's last
+    step (:meth:`Ledger.post_at_commit`), so concurrent confirmations do not queue on
+    those rows for the rest of each other's requests.
+    """
     ledger = Ledger(session)
     hold_id = _hold_id(intent_id)
-    ledger.post_or_raise(
+    ledger.post_at_commit(
         [
             TransferSpec(
                 id=hold_id,
@@ -233,7 +239,11 @@ def book_capture(
         rate=None if rate is None else plan.exchange_rate,
         quote_id=quote_id,
     )
-    results = ledger.post_or_raise(ops, journal=header)
+    # Clearing, FX position and fees are shared by every capture, the merchant's pending
+    # balance by all of its captures. The journal only debits accounts without limits
+    # (the hold, clearing or the customer balance, FX position) and only credits the
+    # merchant, so no limit can refuse it: it posts as the transaction's last step.
+    journal_id = ledger.post_at_commit(ops, journal=header)
     if plan.rounding is not None:
         save_residual(session, settlement_currency, plan.rounding.residual_after)
     figures = plan.figures().as_dict()
@@ -243,7 +253,7 @@ def book_capture(
         plan.balance_transaction(),
         status=PENDING,
         available_on=available_on(account, at),
-        journal_id=results[-1].journal_id,
+        journal_id=journal_id,
         description=f"Payment {intent_id}",
         details={
             "presentment_amount": amount,

@@ -43,6 +43,10 @@ class EcbFileError(ValueError):
 
 def _parse_date(text: str) -> dt.date:
     text = text.strip()
+    try:  # the history file: ISO dates, thousands of rows (strptime would take seconds)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
     for fmt in ("%Y-%m-%d", "%d %B %Y"):  # the history file, the single-day file
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -78,12 +82,9 @@ def parse_ecb_csv(text: str) -> dict[dt.date, dict[str, str]]:
         if not row or not row[0].strip():
             continue
         day = _parse_date(row[0])
-        values: dict[str, str] = {}
-        for index, code in columns:
-            cell = row[index].strip() if index < len(row) else ""
-            if cell and cell != "N/A":
-                values[code] = cell
-        fixings[day] = values
+        width = len(row)
+        cells = ((code, row[index].strip()) for index, code in columns if index < width)
+        fixings[day] = {code: cell for code, cell in cells if cell and cell != "N/A"}
     if not fixings:
         raise EcbFileError("ECB file has no rows")
     return fixings

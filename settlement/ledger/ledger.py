@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from core.database import utcnow
+from core.database import before_commit, run_early, utcnow
 from core.ids import new_id
 
 from . import accounts as account_store
@@ -74,6 +75,46 @@ def _target(op: Operation) -> str | None:
     if isinstance(op, Reversal):
         return op.reverses
     return None
+
+
+def _raise_root_failure(results: Sequence[TransferResult]) -> None:
+    """Raise :class:`LedgerError` for the first operation refused for its own reason (the
+    root cause, not a ``linked_event_failed``), if any was refused."""
+    failures = [r for r in results if not r.ok]
+    if failures:
+        root = next(
+            (r for r in failures if r.code is not ResultCode.LINKED_EVENT_FAILED), failures[0]
+        )
+        root.check()
+
+
+_QUEUED = "ledger_post_at_commit"
+"""``session.info`` key: the postings :meth:`Ledger.post_at_commit` queued, in order."""
+
+
+@dataclass
+class _Queued:
+    """A posting queued by :meth:`Ledger.post_at_commit`; it runs once, at commit or
+    earlier when the transaction reads or posts through the ledger first."""
+
+    ops: list[Operation]
+    journal: Journal | None
+    journal_id: str | None
+    clock: Callable[[], dt.datetime]
+    done: bool = False
+
+    def __call__(self, session: Session) -> None:
+        if self.done:
+            return
+        self.done = True
+        ledger = Ledger(session, clock=self.clock)
+        if self.journal is None:
+            ledger.post_or_raise(self.ops)
+            return
+        journal_id = self.journal_id
+        assert journal_id is not None
+        chains = ledger._execute([Chain(self.ops, self.journal)], journal_id=lambda: journal_id)
+        _raise_root_failure([r for chain in chains for r in chain])
 
 
 class Ledger:
@@ -150,6 +191,7 @@ class Ledger:
         journal id; on failure the failing operation reports its code and the others
         ``linked_event_failed``.
         """
+        self._post_queued()
         if not ops:
             if journal:
                 raise ValueError("a journal needs at least one operation")
@@ -177,6 +219,7 @@ class Ledger:
         self, batch: Sequence[tuple[Journal, Sequence[Operation]]]
     ) -> list[list[TransferResult]]:
         """Post several independent journals in one round of statements."""
+        self._post_queued()
         if not batch:
             return []
         return self._execute([Chain(list(ops), header) for header, ops in batch])
@@ -189,13 +232,41 @@ class Ledger:
         independent batch that did succeed are still in the session: let the exception
         roll the caller's transaction back."""
         results = self.post(ops, journal)
-        failures = [r for r in results if not r.ok]
-        if failures:
-            root = next(
-                (r for r in failures if r.code is not ResultCode.LINKED_EVENT_FAILED), failures[0]
-            )
-            root.check()
+        _raise_root_failure(results)
         return results
+
+    def post_at_commit(
+        self, ops: Sequence[Operation], journal: Journal | None = None
+    ) -> str | None:
+        """Queue ``ops`` to post as the transaction's last step; return the id of the
+        journal they will form (``None`` for an independent batch).
+
+        For postings on accounts that every payment touches (the platform's clearing and
+        authorisation accounts, a busy merchant's pending balance): a posting locks its
+        accounts until the transaction ends, so posting early in a request holds those
+        rows for the rest of it and serialises every concurrent payment behind it.
+        Queued, the locks are held for the posting and the commit alone.
+
+        The operations are checked when they post, like :meth:`post_or_raise`: a
+        refusal raises :class:`LedgerError` from the commit and rolls the whole
+        transaction back. So queue only postings that cannot be refused unless the books
+        are already wrong (no limit they could cross); post the others with
+        :meth:`post_or_raise` and handle the refusal. Any posting or read through a
+        :class:`Ledger` on the same session first posts what is queued, in order, so the
+        transaction always sees its own postings.
+        """
+        if not ops:
+            raise ValueError("nothing to post")
+        journal_id = new_journal_id() if journal is not None else None
+        work = _Queued(list(ops), journal, journal_id, self._clock)
+        self.session.info.setdefault(_QUEUED, []).append(work)
+        before_commit(self.session, work)
+        return journal_id
+
+    def _post_queued(self) -> None:
+        """Post whatever :meth:`post_at_commit` queued on this session, now and in order."""
+        for work in self.session.info.pop(_QUEUED, ()):
+            run_early(self.session, work)
 
     def post_pending(
         self,
@@ -290,11 +361,13 @@ class Ledger:
     # -- reads -----------------------------------------------------------------------------
 
     def balance(self, account_id: str, as_of: dt.datetime | None = None) -> Balance:
+        self._post_queued()
         return _balance(self.session, account_id, as_of)
 
     def statement(
         self, account_id: str, *, limit: int = 100, starting_after: str | None = None
     ) -> Statement:
+        self._post_queued()
         return _statement(self.session, account_id, limit=limit, starting_after=starting_after)
 
     def accounts(
@@ -307,6 +380,7 @@ class Ledger:
         starting_after: str | None = None,
         ending_before: str | None = None,
     ) -> Page[Account]:
+        self._post_queued()
         return list_accounts(
             self.session,
             owner=owner,
@@ -330,6 +404,7 @@ class Ledger:
         starting_after: str | None = None,
         ending_before: str | None = None,
     ) -> Page[Transfer]:
+        self._post_queued()
         return list_transfers(
             self.session,
             account_id=account_id,
@@ -344,6 +419,7 @@ class Ledger:
         )
 
     def transfer(self, transfer_id: str) -> Transfer | None:
+        self._post_queued()
         row = self.session.execute(
             select(*[transfers.columns[c] for c in TRANSFER_COLUMNS]).where(
                 transfers.c.id == transfer_id
@@ -352,6 +428,7 @@ class Ledger:
         return transfer_from_row(row) if row is not None else None
 
     def journal(self, journal_id: str) -> JournalRecord | None:
+        self._post_queued()
         row = self.session.execute(
             select(
                 journals.c.id,
@@ -366,6 +443,7 @@ class Ledger:
         return journal_from_row(row) if row is not None else None
 
     def verify(self) -> VerifyReport:
+        self._post_queued()
         return verify(self.session)
 
     # -- the posting pipeline --------------------------------------------------------------
@@ -385,13 +463,17 @@ class Ledger:
         return TransferResult(op.id, ResultCode.OK, transfer)
 
     def _execute(
-        self, chains: list[Chain], *, now: dt.datetime | None = None
+        self,
+        chains: list[Chain],
+        *,
+        now: dt.datetime | None = None,
+        journal_id: Callable[[], str] = new_journal_id,
     ) -> list[list[TransferResult]]:
         now = now or self._clock()
         if now.tzinfo is None:
             raise ValueError("the ledger clock must return timezone-aware UTC datetimes")
         store = self.store
-        plan = make_plan(chains, now, new_journal_id)  # before any lock is taken
+        plan = make_plan(chains, now, journal_id)  # before any lock is taken
         store.prepare(plan.rows.values())
         ops = [op for chain in chains for op in chain.ops]
         ids = {op.id for op in ops}
@@ -422,7 +504,7 @@ class Ledger:
         } - locked.keys()
         if late:
             locked.update(store.lock_and_probe(late, (), ())[0])
-        outcome = Engine(state, now, new_journal_id).run(chains, plan)
+        outcome = Engine(state, now, journal_id).run(chains, plan)
         seqs = store.write(outcome)
         if not seqs:
             return outcome.results

@@ -31,6 +31,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     CheckConstraint,
@@ -39,11 +40,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime
+
+from .storage import procedure
 
 ID = String(160)
 ACCOUNT_ID = String(32)
@@ -180,3 +184,8 @@ accounts = LedgerAccount.__table__
 transfers = LedgerTransfer.__table__
 journals = LedgerJournal.__table__
 failed_transfers = LedgerFailedTransfer.__table__
+
+# Schemas built from the models (tests, benchmarks) get the lone-posting function with
+# the table it writes; migrated databases get it from revision 0002.
+event.listen(transfers, "after_create", DDL(procedure.CREATE).execute_if(dialect="postgresql"))
+event.listen(transfers, "before_drop", DDL(procedure.DROP).execute_if(dialect="postgresql"))

@@ -1,8 +1,8 @@
 """The PostgreSQL backend: a posting of any size in two statements plus its commit.
 
 0. **One transfer, no journal** (the commonest posting): :meth:`PostgresStore.try_lone`
-   sends a lock statement and a check-and-apply statement together (pipeline mode),
-   one round trip; if any rule fails it writes nothing and the general path below runs.
+   calls the server-side function ``ledger_post_lone`` (:mod:`.procedure`), one
+   statement; if any rule fails it writes nothing and the general path below runs.
 1. **Lock and look up.** One statement locks the accounts the posting touches
    (``SELECT ... ORDER BY id FOR NO KEY UPDATE`` in a materialised CTE, so rows are
    locked in id order and two postings over the same accounts queue rather than
@@ -45,6 +45,7 @@ from core.money import MAX_MINOR_AMOUNT
 
 from ..engine import AccountState, Outcome
 from ..records import Transfer, TransferKind
+from . import procedure
 from .rows import utc
 
 PREPARED_UP_TO = 16
@@ -160,51 +161,6 @@ def _write_sql(journals: bool, failed: bool, totals: bool, transfers: bool) -> s
     final = "SELECT id, seq FROM inserted" if transfers else "SELECT NULL, NULL WHERE false"
     return "WITH " + ",\n".join(parts) + "\n" + final
 
-
-_LOCK_TWO = """
-SELECT id FROM ledger_accounts WHERE id IN (%(first)s, %(second)s) ORDER BY id FOR NO KEY UPDATE
-"""
-
-# Applies one transfer only if every state rule holds; each comparison is arranged so
-# that no intermediate sum can exceed 64 bits (stored totals never do, by the rules).
-_APPLY_LONE = """
-WITH d AS MATERIALIZED (SELECT * FROM ledger_accounts WHERE id = %(debit)s),
-c AS MATERIALIZED (SELECT * FROM ledger_accounts WHERE id = %(credit)s),
-ok AS MATERIALIZED (
-  SELECT 1 FROM d, c
-  WHERE d.currency = %(currency)s AND c.currency = %(currency)s
-    AND NOT EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = %(id)s)
-    AND NOT EXISTS (SELECT 1 FROM ledger_failed_transfers f WHERE f.id = %(id)s)
-    AND d.debits_pending <= %(max)s - %(pending)s
-    AND c.credits_pending <= %(max)s - %(pending)s
-    AND d.debits_posted <= %(max)s - %(amount)s
-    AND c.credits_posted <= %(max)s - %(amount)s
-    AND d.debits_pending + d.debits_posted <= %(max)s - %(amount)s
-    AND c.credits_pending + c.credits_posted <= %(max)s - %(amount)s
-    AND (NOT d.debits_must_not_exceed_credits
-         OR d.debits_pending + d.debits_posted <= d.credits_posted - %(amount)s)
-    AND (NOT c.credits_must_not_exceed_debits
-         OR c.credits_pending + c.credits_posted <= c.debits_posted - %(amount)s)
-), totals AS (
-  UPDATE ledger_accounts a SET
-    debits_pending = a.debits_pending + CASE WHEN a.id = %(debit)s THEN %(pending)s ELSE 0 END,
-    debits_posted = a.debits_posted + CASE WHEN a.id = %(debit)s THEN %(posted)s ELSE 0 END,
-    credits_pending = a.credits_pending + CASE WHEN a.id = %(credit)s THEN %(pending)s ELSE 0 END,
-    credits_posted = a.credits_posted + CASE WHEN a.id = %(credit)s THEN %(posted)s ELSE 0 END
-  FROM ok WHERE a.id IN (%(debit)s, %(credit)s)
-), inserted AS (
-  INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, currency,
-    amount, released, timeout_seconds, timeout_at, code, reference, "timestamp", metadata,
-    checksum)
-  SELECT %(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s, %(amount)s, 0,
-    %(timeout_seconds)s, %(timeout_at)s, %(code)s, %(reference)s, %(timestamp)s,
-    %(metadata)s::json, %(checksum)s
-  FROM ok
-  RETURNING seq
-)
-SELECT seq FROM inserted
-"""
-"""The state rules of a lone transfer, as one predicate (see ``PostgresStore.try_lone``)."""
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _dumps = _ENCODER.encode
@@ -327,31 +283,21 @@ class PostgresStore:
         return found, failed
 
     def try_lone(self, transfer: Transfer) -> int | None:
-        """One round trip for the common case: lock, check, apply, pipelined.
-
-        Two statements go out together (psycopg pipeline mode, with the transaction's
-        BEGIN when it is the first): the first locks both accounts in id order, the
-        second applies the transfer only if every state rule holds. The second takes its
-        snapshot after the first has its locks, so it sees whatever the postings it
-        waited for committed (an id used or failed meanwhile, new totals). When a rule
-        fails it writes nothing and returns ``None``; the caller then runs the engine's
-        path, which reports the precise code and records the failure, under the locks
-        already held. The database's CHECK constraints and unique indexes remain the
-        backstop, as for every write.
-        """
+        """One round trip for the common case: ``ledger_post_lone`` (see
+        :mod:`.procedure`) locks both accounts in id order, checks every state rule and
+        applies the transfer, or writes nothing and returns ``None``; the caller then
+        runs the engine's path, which reports the precise code and records the failure,
+        under the locks already held."""
         posted = transfer.posted_amount
-        pending = transfer.amount - posted
-        first, second = sorted((transfer.debit_account_id, transfer.credit_account_id))
         params = {
+            "id": transfer.id,
+            "kind": transfer.kind.value,
             "debit": transfer.debit_account_id,
             "credit": transfer.credit_account_id,
             "currency": transfer.currency,
-            "id": transfer.id,
-            "max": MAX_MINOR_AMOUNT,
             "amount": transfer.amount,
-            "pending": pending,
+            "pending": transfer.amount - posted,
             "posted": posted,
-            "kind": transfer.kind.value,
             "timeout_seconds": transfer.timeout_seconds,
             "timeout_at": transfer.timeout_at,
             "code": transfer.code,
@@ -359,19 +305,10 @@ class PostgresStore:
             "timestamp": transfer.timestamp,
             "metadata": _dumps(transfer.metadata),
             "checksum": transfer.checksum,
+            "max": MAX_MINOR_AMOUNT,
         }
-        connection = self._cursor.connection
-        try:
-            with connection.pipeline():
-                self._cursor.execute(_LOCK_TWO, {"first": first, "second": second}, prepare=True)
-                applying = connection.cursor()
-                applying.execute(_APPLY_LONE, params, prepare=True)
-            rows = applying.fetchall()
-        except psycopg.errors.UniqueViolation as exc:
-            raise RetryableConflict("a concurrent posting used the same id") from exc
-        except psycopg.Error as exc:
-            raise DBAPIError.instance(_APPLY_LONE, None, exc, psycopg.Error) from exc
-        return rows[0][0] if rows else None
+        [(seq,)] = self._rows(procedure.CALL, params, 1)
+        return seq
 
     def write(self, outcome: Outcome) -> dict[str, int]:
         if not (outcome.journals or outcome.failed or outcome.deltas or outcome.transfers):

@@ -1,0 +1,83 @@
+"""The lone-transfer posting as a PostgreSQL function: lock, check, apply in one call.
+
+One transfer without a journal is most of what the ledger posts (a capture leg, a fee,
+a payout). On PostgreSQL it goes out as a single prepared ``SELECT ledger_post_lone(...)``:
+the function locks both accounts in id order (the order every posting uses, so it
+queues behind a concurrent posting rather than deadlocking), re-reads them after the
+locks (each statement of a function takes a fresh snapshot under READ COMMITTED, so it
+sees whatever the posting it waited for committed), checks every state rule, and only
+then updates the totals and inserts the transfer. If any rule fails it writes nothing
+and returns NULL: the engine then decides the precise outcome and records it, under the
+locks the function already holds.
+
+Why a function rather than statements sent from Python: one statement, one round trip,
+no pipeline bookkeeping on the client, and the locks are held for the function's run
+rather than across several client-side steps. The rules here are the engine's
+(``engine.py``), restated for the database; ``tests/ledger`` run every rule through both
+paths and the table's CHECK constraints and unique indexes remain the backstop.
+
+Each comparison is arranged so that no intermediate sum can exceed 64 bits (stored
+totals never do, by the same rules).
+"""
+
+from __future__ import annotations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION ledger_post_lone(
+  p_id text, p_kind text, p_debit text, p_credit text, p_currency text,
+  p_amount bigint, p_pending bigint, p_posted bigint,
+  p_timeout_seconds integer, p_timeout_at timestamptz,
+  p_code text, p_reference text, p_timestamp timestamptz,
+  p_metadata json, p_checksum text, p_max bigint
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  d ledger_accounts;
+  c ledger_accounts;
+  r ledger_accounts;
+  new_seq bigint;
+BEGIN
+  FOR r IN SELECT * FROM ledger_accounts WHERE id IN (p_debit, p_credit)
+           ORDER BY id FOR NO KEY UPDATE LOOP
+    IF r.id = p_debit THEN d := r; ELSE c := r; END IF;
+  END LOOP;
+  IF d.id IS NULL OR c.id IS NULL
+     OR d.currency <> p_currency OR c.currency <> p_currency
+     OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = p_id)
+     OR EXISTS (SELECT 1 FROM ledger_failed_transfers f WHERE f.id = p_id)
+     OR d.debits_pending > p_max - p_pending
+     OR c.credits_pending > p_max - p_pending
+     OR d.debits_posted > p_max - p_amount
+     OR c.credits_posted > p_max - p_amount
+     OR d.debits_pending + d.debits_posted > p_max - p_amount
+     OR c.credits_pending + c.credits_posted > p_max - p_amount
+     OR (d.debits_must_not_exceed_credits
+         AND d.debits_pending + d.debits_posted > d.credits_posted - p_amount)
+     OR (c.credits_must_not_exceed_debits
+         AND c.credits_pending + c.credits_posted > c.debits_posted - p_amount)
+  THEN
+    RETURN NULL;
+  END IF;
+  UPDATE ledger_accounts SET debits_pending = debits_pending + p_pending,
+                             debits_posted = debits_posted + p_posted
+  WHERE id = p_debit;
+  UPDATE ledger_accounts SET credits_pending = credits_pending + p_pending,
+                             credits_posted = credits_posted + p_posted
+  WHERE id = p_credit;
+  INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, currency,
+    amount, released, timeout_seconds, timeout_at, code, reference, "timestamp", metadata,
+    checksum)
+  VALUES (p_id, p_kind, p_debit, p_credit, p_currency, p_amount, 0, p_timeout_seconds,
+    p_timeout_at, p_code, p_reference, p_timestamp, p_metadata, p_checksum)
+  RETURNING seq INTO new_seq;
+  RETURN new_seq;
+END
+$fn$
+"""
+
+DROP = "DROP FUNCTION IF EXISTS ledger_post_lone"
+
+CALL = """
+SELECT ledger_post_lone(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
+  %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
+  %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s)
+"""

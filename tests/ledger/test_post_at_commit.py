@@ -1,0 +1,102 @@
+"""Postings queued to the end of the transaction (``Ledger.post_at_commit``).
+
+They must behave exactly like a posting made in place, only later: committed with the
+transaction or not at all, once, in order, visible to the transaction's own later reads
+and postings, dropped with a savepoint that rolls back, and a refusal must undo the
+whole transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from settlement.ledger import Journal, LedgerError, PostPending, ResultCode, Side, TransferSpec
+from settlement.ledger.tables import transfers
+
+Books = Any  # tests/ledger/conftest.py: Books
+
+
+def _count(books: Books) -> int:
+    with books.db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(transfers))
+
+
+def test_a_queued_posting_commits_with_the_transaction(books: Books) -> None:
+    source, target = books.adhoc("source"), books.adhoc("target", normal=Side.CREDIT)
+    with books.db.transaction() as session:
+        ledger = books.ledger(session)
+        journal_id = ledger.post_at_commit(
+            [
+                TransferSpec("q1", source, target, 700, "EUR", "test", "ref"),
+                TransferSpec("q2", source, target, 300, "EUR", "test", "ref"),
+            ],
+            journal=Journal(code="test", reference="ref"),
+        )
+        assert journal_id is not None
+        assert _count(books) == 0  # nothing is written before the commit
+    assert books.balance(target).totals.credits_posted == 1000
+    with books.db.transaction(write=False) as session:
+        stored = books.ledger(session).transfer("q1")
+    assert stored is not None and stored.journal_id == journal_id
+    assert books.verify().ok
+
+
+def test_reads_and_postings_in_the_same_transaction_see_a_queued_posting(books: Books) -> None:
+    source = books.adhoc("clearing")
+    holds = books.adhoc("holds", normal=Side.CREDIT)
+    with books.db.transaction() as session:
+        ledger = books.ledger(session)
+        ledger.post_at_commit(
+            [TransferSpec("hold", source, holds, 500, "EUR", "auth", "pi_1", pending=True)]
+        )
+        assert ledger.balance(holds).totals.credits_pending == 500
+        # A later posting that needs the queued one (it posts the reservation) works.
+        ledger.post_or_raise([PostPending("hold:post", "hold", 500, "capture", "pi_1")])
+    assert books.balance(holds).totals.credits_posted == 500
+    assert _count(books) == 2  # posted once, not again at commit
+    assert books.verify().ok
+
+
+def test_a_rolled_back_transaction_or_savepoint_drops_what_it_queued(books: Books) -> None:
+    source, target = books.adhoc("a"), books.adhoc("b", normal=Side.CREDIT)
+    session = books.db.session()
+    try:
+        ledger = books.ledger(session)
+        ledger.post_at_commit([TransferSpec("lost", source, target, 1, "EUR", "t", "r")])
+        session.rollback()
+        # The same session's next transaction does not carry it over.
+        ledger.post_at_commit([TransferSpec("kept", source, target, 2, "EUR", "t", "r")])
+        with session.begin_nested() as savepoint:
+            ledger.post_at_commit([TransferSpec("undone", source, target, 4, "EUR", "t", "r")])
+            savepoint.rollback()
+        session.commit()
+    finally:
+        session.close()
+    assert books.balance(target).totals.credits_posted == 2
+    assert _count(books) == 1
+
+
+def test_a_refusal_at_commit_rolls_the_whole_transaction_back(books: Books) -> None:
+    limited = books.account("acct_1", "merchant_pending").id
+    other = books.adhoc("other", normal=Side.CREDIT)
+    session = books.db.session()
+    try:
+        ledger = books.ledger(session)
+        ledger.post_or_raise([TransferSpec("in_place", other, limited, 5, "EUR", "t", "r")])
+        ledger.post_at_commit([TransferSpec("too_much", limited, other, 50, "EUR", "t", "r")])
+        with pytest.raises(LedgerError) as refused:
+            session.commit()
+        assert refused.value.code == ResultCode.EXCEEDS_CREDITS
+        session.rollback()
+    finally:
+        session.close()
+    assert _count(books) == 0  # the posting made in place went with it
+    assert books.verify().ok
+
+
+def test_an_empty_posting_is_refused_at_once(books: Books) -> None:
+    with books.db.transaction() as session, pytest.raises(ValueError):
+        books.ledger(session).post_at_commit([])
