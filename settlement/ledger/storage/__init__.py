@@ -53,11 +53,25 @@ class Store(Protocol):
         ...
 
 
+_STORE = "ledger_store"
+
+
 def store_for(session: Session) -> Store:
-    if session.get_bind().dialect.name == "postgresql":
+    """The backend for the session's current connection.
+
+    The PostgreSQL store holds nothing but a cursor on its connection, so one is kept
+    per pooled connection (in the pool's ``info`` for it) rather than built, with a new
+    cursor, for every posting; the portable one works through the session itself.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         from .postgres import PostgresStore
 
-        return PostgresStore(session)
+        info = connection.connection.info
+        store = info.get(_STORE)
+        if store is None:
+            store = info[_STORE] = PostgresStore(session)
+        return store
     from .portable import PortableStore
 
     return PortableStore(session)
