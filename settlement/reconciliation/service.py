@@ -31,7 +31,7 @@ from core.ids import new_id
 from settlement.ledger import Ledger, LedgerError
 
 from . import effects, hooks
-from .engine import Group, LineItem, Outcome, match, paused_gc
+from .engine import Group, LineItem, Outcome, make_line_item, match, paused_gc
 from .expected import Expected, ExpectedKind, Window, collect, register_provider, to_json
 from .formats import parse_statement
 from .generic_csv import CsvMapping
@@ -289,7 +289,7 @@ def _post_opening(session: Session, statement: StatementRow) -> None:
 def line_item_of(row: Any) -> LineItem:
     """A stored line as the engine sees it (``row`` has the columns of :data:`LINE_COLUMNS`)."""
     signed = row.amount if row.direction == "credit" else -row.amount
-    return LineItem(row.id, signed, row.currency, row.booking_date, tuple(row.tokens or ()))
+    return make_line_item((row.id, signed, row.currency, row.booking_date, tuple(row.tokens or ())))
 
 
 LINE_COLUMNS: Final = (
