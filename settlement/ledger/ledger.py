@@ -126,17 +126,14 @@ class Ledger:
     def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.session = session
         self._clock = clock
-        self._store: tuple[object, Store] | None = None
         self._accounts: dict[tuple[str, str, str], Account] = {}
 
     @property
     def store(self) -> Store:
         """The storage backend on the session's current connection (a session may move to
-        another pooled connection between transactions, and a store must follow it)."""
-        connection = self.session.connection().connection.dbapi_connection
-        if self._store is None or self._store[0] is not connection:
-            self._store = (connection, store_for(self.session))
-        return self._store[1]
+        another pooled connection between transactions; :func:`.storage.store_for` keeps
+        one store per pooled connection)."""
+        return store_for(self.session)
 
     # -- accounts ------------------------------------------------------------------------
 
