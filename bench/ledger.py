@@ -160,11 +160,19 @@ def writer(
 
     def post_once(ops: list[TransferSpec]) -> None:
         if via_run:
-            db.run(lambda s: Ledger(s).post_or_raise(ops))
+            if len(ops) == 1:
+                db.run(lambda s: Ledger(s).post_at_commit(ops))
+            else:
+                db.run(lambda s: Ledger(s).post_or_raise(ops))
             return
         for _attempt in range(50):
             try:
-                Ledger(session).post_or_raise(ops)
+                if len(ops) == 1:
+                    # As the payment flow posts: last, with the commit in the same round
+                    # trip (Ledger.post_at_commit).
+                    Ledger(session).post_at_commit(ops)
+                else:
+                    Ledger(session).post_or_raise(ops)
                 session.commit()
                 return
             except Exception as exc:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import make_url
@@ -253,11 +253,66 @@ def _done(session: Session) -> None:
     """A queued step that already ran early."""
 
 
+class CommittingWork(Protocol):
+    """Deferred work that can also end the transaction itself.
+
+    A transaction's last statement and its ``COMMIT`` can travel in one round trip, so
+    the rows that statement locks are held for the commit alone, not also for a reply to
+    the client and a second request (on hot rows that gap is what serialises writers).
+    Queue such work with :func:`before_commit` like any other; at commit it runs after
+    all other deferred work and the ORM's flush, through :meth:`run_and_commit`.
+    """
+
+    def __call__(self, session: Session) -> None:
+        """Do the work, leaving the transaction open (the fallback)."""
+        ...
+
+    def run_and_commit(self, session: Session) -> bool:
+        """Do the work and commit the database transaction in the same round trip and
+        return True; or do it as :meth:`__call__` would, leaving the transaction open,
+        and return False."""
+        ...
+
+
+def _commits_itself(work: Callable[[Session], None]) -> bool:
+    return callable(getattr(work, "run_and_commit", None))
+
+
+def _owns_its_transaction(session: Session) -> bool:
+    """Whether committing ``session`` commits one database transaction that it began
+    itself: not a savepoint, not a transaction it joined, not several connections."""
+    if session.in_nested_transaction():
+        return False
+    transaction = session.get_transaction()
+    if transaction is None:
+        return False
+    # SessionTransaction keeps (connection, transaction, should_commit, autoclose) per
+    # bind; should_commit is False when the session joined a transaction begun outside it.
+    entries = {id(entry[0]): entry for entry in transaction._connections.values()}
+    if len(entries) != 1:
+        return False
+    connection, _, should_commit, _ = next(iter(entries.values()))
+    return bool(should_commit) and not connection.in_nested_transaction()
+
+
 @event.listens_for(Session, "before_commit")
 def _run_deferred(session: Session) -> None:
     while pending := session.info.pop(_DEFERRED, None):
+        # The last work that can commit by itself goes last of all (it is a posting on
+        # hot rows: see CommittingWork); the rest runs in the order it was queued.
+        final = next((w for w in reversed(pending) if _commits_itself(w)), None)
         for work in pending:
-            work(session)
+            if work is not final:
+                work(session)
+        if final is None:
+            continue
+        if not session.info.get(_DEFERRED) and _owns_its_transaction(session):
+            session.flush()  # the ORM's pending writes belong to this transaction too
+            if not session.info.get(_DEFERRED):
+                if final.run_and_commit(session):  # type: ignore[attr-defined]
+                    break  # committed: nothing may run after this
+                continue  # it did the work without committing; SQLAlchemy commits
+        final(session)
     session.info.pop(_MARKS, None)
 
 

@@ -56,7 +56,7 @@ def transfer_checksum(
     body = [
         VERSION,
         id,
-        str(kind),
+        getattr(kind, "value", kind),  # the enum's text, without Enum.__str__'s cost
         debit_account_id,
         credit_account_id,
         currency,
@@ -70,7 +70,7 @@ def transfer_checksum(
         reference,
         journal_id,
         canonical_time(timestamp),
-        dict(sorted(metadata.items())),
+        dict(sorted(metadata.items())) if metadata else {},
     ]
     text = _ENCODER.encode(body)
     return hashlib.sha256(text.encode()).hexdigest()

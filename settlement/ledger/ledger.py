@@ -21,8 +21,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, exists, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.database import before_commit, run_early, utcnow
 from core.ids import new_id
@@ -92,6 +92,14 @@ _QUEUED = "ledger_post_at_commit"
 """``session.info`` key: the postings :meth:`Ledger.post_at_commit` queued, in order."""
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
+    """A session outlives its transactions (a worker's, a benchmark writer's): what the
+    ended transaction queued has posted or been dropped with it."""
+    if transaction.parent is None:
+        session.info.pop(_QUEUED, None)
+
+
 @dataclass
 class _Queued:
     """A posting queued by :meth:`Ledger.post_at_commit`; it runs once, at commit or
@@ -115,6 +123,20 @@ class _Queued:
         assert journal_id is not None
         chains = ledger._execute([Chain(self.ops, self.journal)], journal_id=lambda: journal_id)
         _raise_root_failure([r for chain in chains for r in chain])
+
+    def run_and_commit(self, session: Session) -> bool:
+        """Post and commit in one round trip where the backend can (a lone transfer on
+        PostgreSQL: :meth:`.storage.Store.try_lone_and_commit`); otherwise, or if a rule
+        fails, post as :meth:`__call__` does and leave the commit to the caller. See
+        :class:`core.database.CommittingWork`."""
+        if not self.done and self.journal is None and len(self.ops) == 1:
+            op = self.ops[0]
+            transfer = planned_transfer(op, self.clock()) if isinstance(op, TransferSpec) else None
+            if transfer is not None and store_for(session).try_lone_and_commit(transfer):
+                self.done = True
+                return True
+        self(session)
+        return False
 
 
 class Ledger:

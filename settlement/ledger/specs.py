@@ -89,13 +89,26 @@ class TransferSpec:
     metadata: Metadata = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("id", "debit", "credit", "currency", "code", "reference"):
-            _check_str(name, getattr(self, name))
-        _check_int("amount", self.amount)
+        # One combined test for the usual case (built for every transfer of a batch);
+        # the field-by-field checks below name the culprit when it fails.
+        if not (
+            type(self.id) is str
+            and type(self.debit) is str
+            and type(self.credit) is str
+            and type(self.currency) is str
+            and type(self.code) is str
+            and type(self.reference) is str
+            and type(self.amount) is int
+        ):
+            for name in ("id", "debit", "credit", "currency", "code", "reference"):
+                _check_str(name, getattr(self, name))
+            _check_int("amount", self.amount)
         _check_int("timeout_seconds", self.timeout_seconds, optional=True)
         if type(self.pending) is not bool:
             raise TypeError(f"pending must be a bool, got {self.pending!r}")
-        object.__setattr__(self, "metadata", freeze_metadata(self.metadata))
+        metadata = self.metadata
+        frozen = {} if type(metadata) is dict and not metadata else freeze_metadata(metadata)
+        object.__setattr__(self, "metadata", frozen)
 
 
 @dataclass(frozen=True, slots=True)

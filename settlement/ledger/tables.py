@@ -186,6 +186,10 @@ journals = LedgerJournal.__table__
 failed_transfers = LedgerFailedTransfer.__table__
 
 # Schemas built from the models (tests, benchmarks) get the lone-posting function with
-# the table it writes; migrated databases get it from revision 0002.
-event.listen(transfers, "after_create", DDL(procedure.CREATE).execute_if(dialect="postgresql"))
-event.listen(transfers, "before_drop", DDL(procedure.DROP).execute_if(dialect="postgresql"))
+# the table it writes; migrated databases get them from revisions 0002 and 0003.
+for _create, _drop in (
+    (procedure.CREATE, procedure.DROP),
+    (procedure.CREATE_OR_ABORT, procedure.DROP_OR_ABORT),
+):
+    event.listen(transfers, "after_create", DDL(_create).execute_if(dialect="postgresql"))
+    event.listen(transfers, "before_drop", DDL(_drop).execute_if(dialect="postgresql"))

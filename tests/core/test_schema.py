@@ -37,9 +37,10 @@ def test_migrations_match_the_models_on_postgresql():
         db = Database(url, pool_size=1)
         with db.engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-            # Functions are outside the models' view: the ledger's lone-posting one too.
-            function = connection.execute(text("SELECT to_regproc('ledger_post_lone')"))
-            assert function.scalar() is not None, "migrations did not create ledger_post_lone"
+            # Functions are outside the models' view: the ledger's lone-posting ones too.
+            for name in ("ledger_post_lone", "ledger_post_lone_or_abort"):
+                function = connection.execute(text(f"SELECT to_regproc('{name}')"))
+                assert function.scalar() is not None, f"migrations did not create {name}"
         db.dispose()
         assert diff == [], f"models and migrations disagree on PostgreSQL: {diff}"
     finally:

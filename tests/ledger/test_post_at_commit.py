@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.database import before_commit
 from settlement.ledger import Journal, LedgerError, PostPending, ResultCode, Side, TransferSpec
 from settlement.ledger.tables import transfers
 
@@ -100,3 +101,111 @@ def test_a_refusal_at_commit_rolls_the_whole_transaction_back(books: Books) -> N
 def test_an_empty_posting_is_refused_at_once(books: Books) -> None:
     with books.db.transaction() as session, pytest.raises(ValueError):
         books.ledger(session).post_at_commit([])
+
+
+# -- the last posting and the COMMIT in one round trip (PostgreSQL) ----------------------
+
+
+@pytest.fixture
+def fused(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each ``try_lone_and_commit`` answered (True: posted and committed at once)."""
+    from settlement.ledger.storage.portable import PortableStore
+    from settlement.ledger.storage.postgres import PostgresStore
+
+    answers: list[bool] = []
+    for store in (PostgresStore, PortableStore):
+        original = store.try_lone_and_commit
+
+        def spy(self: Any, transfer: Any, _original: Any = original) -> bool:
+            answers.append(_original(self, transfer))
+            return answers[-1]
+
+        monkeypatch.setattr(store, "try_lone_and_commit", spy)
+    return answers
+
+
+def _names(books: Books) -> set[str]:
+    from core.accounts import Account
+
+    with books.db.transaction(write=False) as session:
+        return set(session.scalars(select(Account.business_name)))
+
+
+def _open(session: Any, name: str) -> None:
+    from core.accounts import open_account
+
+    open_account(session, business_name=name, country="DE", default_currency="EUR")
+
+
+def test_a_lone_posting_at_commit_commits_with_every_other_write(
+    books: Books, fused: list[bool]
+) -> None:
+    source, target = books.adhoc("src"), books.adhoc("dst", normal=Side.CREDIT)
+    seen: list[str] = []
+    with books.db.transaction() as session:
+        _open(session, "Fused GmbH")  # an ORM write, flushed before the final statement
+        books.ledger(session).post_at_commit(
+            [TransferSpec("lone", source, target, 42, "EUR", "t", "r")]
+        )
+        # Deferred work queued after the posting still runs before it.
+        before_commit(session, lambda s: seen.append("audit"))
+    assert seen == ["audit"]
+    assert fused == [books.db.dialect == "postgresql"]
+    assert "Fused GmbH" in _names(books)
+    assert books.balance(target).totals.credits_posted == 42
+    assert books.verify().ok
+
+
+@pytest.mark.parametrize("alone", [True, False], ids=["alone", "after-other-writes"])
+def test_a_repeat_refused_by_the_fast_path_still_answers_exists_and_commits(
+    books: Books, fused: list[bool], alone: bool
+) -> None:
+    """Alone, the posting is the whole transaction (one autocommit statement); after
+    other writes it ends the open transaction behind a savepoint. Either way the
+    database function refuses the repeat (the id exists) having written nothing, and the
+    engine answers ``exists`` in the same transaction, which then commits."""
+    source, target = books.adhoc("src"), books.adhoc("dst", normal=Side.CREDIT)
+    op = TransferSpec("once", source, target, 9, "EUR", "t", "r")
+    with books.db.transaction() as session:
+        books.ledger(session).post_at_commit([op])
+    with books.db.transaction() as session:  # a retried request posts the same transfer
+        if not alone:
+            _open(session, "Retry GmbH")
+        books.ledger(session).post_at_commit([op])
+    if books.db.dialect == "postgresql":
+        assert fused == [True, False]
+    assert alone or "Retry GmbH" in _names(books)
+    assert _count(books) == 1
+    assert books.balance(target).totals.credits_posted == 9
+
+
+def test_a_session_inside_an_outer_transaction_does_not_commit_it(
+    books: Books, fused: list[bool]
+) -> None:
+    from sqlalchemy.orm import Session
+
+    source, target = books.adhoc("src"), books.adhoc("dst", normal=Side.CREDIT)
+    with books.db.engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="rollback_only")
+        books.ledger(session).post_at_commit(
+            [TransferSpec("inner", source, target, 5, "EUR", "t", "r")]
+        )
+        session.commit()  # the outer transaction is not the session's to commit
+        session.close()
+        outer.rollback()
+    assert fused == []
+    assert _count(books) == 0
+
+
+def test_a_lone_posting_refused_at_commit_writes_nothing(books: Books, fused: list[bool]) -> None:
+    limited = books.account("acct_1", "merchant_pending").id
+    other = books.adhoc("other", normal=Side.CREDIT)
+    with pytest.raises(LedgerError) as refused, books.db.transaction() as session:
+        books.ledger(session).post_at_commit(
+            [TransferSpec("overdraw", limited, other, 50, "EUR", "t", "r")]
+        )
+    assert refused.value.code == ResultCode.EXCEEDS_CREDITS
+    assert fused == [False]  # refused by the database function, then by the engine
+    assert _count(books) == 0
+    assert books.verify().ok

@@ -46,6 +46,12 @@ class Store(Protocol):
         Must lock the two accounts exactly as :meth:`lock_and_probe` would."""
         ...
 
+    def try_lone_and_commit(self, transfer: Transfer) -> bool:
+        """As :meth:`try_lone`, as the transaction's last statement, committing it in the
+        same round trip; or, where the backend cannot or a rule failed, return False
+        having written nothing and left the transaction open as it was."""
+        ...
+
     def write(self, outcome: Outcome) -> dict[str, int]:
         """Insert journals, transfers and failures, apply the account deltas; return
         each new transfer's sequence number. A lost race on a unique key raises

@@ -108,6 +108,10 @@ class PortableStore:
         """No shortcut in-process: the engine's path costs no round trips here."""
         return None
 
+    def try_lone_and_commit(self, transfer: Transfer) -> bool:
+        """Nothing to save in-process: the caller posts and commits as usual."""
+        return False
+
     def write(self, outcome: Outcome) -> dict[str, int]:
         conn = self._connection
         try:

@@ -223,12 +223,48 @@ def _wire(t: Transfer) -> list[Any]:
     ]
 
 
+def _lone_params(transfer: Transfer) -> dict[str, Any]:
+    """The arguments of ``ledger_post_lone`` for one transfer."""
+    posted = transfer.posted_amount
+    return {
+        "id": transfer.id,
+        "kind": transfer.kind.value,
+        "debit": transfer.debit_account_id,
+        "credit": transfer.credit_account_id,
+        "currency": transfer.currency,
+        "amount": transfer.amount,
+        "pending": transfer.amount - posted,
+        "posted": posted,
+        "timeout_seconds": transfer.timeout_seconds,
+        "timeout_at": transfer.timeout_at,
+        "code": transfer.code,
+        "reference": transfer.reference,
+        "timestamp": transfer.timestamp,
+        "metadata": _dumps(transfer.metadata),
+        "checksum": transfer.checksum,
+        "max": MAX_MINOR_AMOUNT,
+    }
+
+
+def _driver_error(sql: str, exc: psycopg.Error) -> Exception:
+    """A driver error as the caller should see it: a lost race on a unique key is
+    retryable; the rest are presented as SQLAlchemy's, so ``is_retryable()`` and callers
+    see the same exceptions as from any other statement."""
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return RetryableConflict("a concurrent posting used the same id")
+    return DBAPIError.instance(sql, None, exc, psycopg.Error)
+
+
+_NOTHING_PREPARED: tuple[list[Transfer], str] = ([], "[]")
+
+
 class PostgresStore:
     def __init__(self, session: Session) -> None:
         connection = session.connection().connection.dbapi_connection
         assert isinstance(connection, psycopg.Connection), "the ledger runs on psycopg 3"
         self._cursor = connection.cursor()
-        self._encoded: dict[int, str] = {}
+        self._client_cursor: psycopg.ClientCursor[Any] | None = None
+        self._prepared: tuple[list[Transfer], str] = _NOTHING_PREPARED
 
     def _rows(self, sql: str, params: dict[str, Any], rows: int) -> list[Any]:
         """Run one statement; ``rows`` is the posting's size, which picks the plan.
@@ -241,16 +277,14 @@ class PostgresStore:
         try:
             self._cursor.execute(sql, params, prepare=rows <= PREPARED_UP_TO)
             return self._cursor.fetchall()
-        except psycopg.errors.UniqueViolation as exc:
-            raise RetryableConflict("a concurrent posting used the same id") from exc
         except psycopg.Error as exc:
-            # Present driver errors as SQLAlchemy's, so is_retryable() and callers see
-            # the same exceptions as from any other statement.
-            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+            raise _driver_error(sql, exc) from exc
 
     def prepare(self, transfers: Iterable[Transfer]) -> None:
-        """Encode candidate rows before the locks: the write only joins the strings."""
-        self._encoded = {id(t): _dumps(_wire(t)) for t in transfers}
+        """Encode the candidate rows before the locks, in one call: when every one of
+        them is written (the usual case), the write sends this text as it is."""
+        rows = list(transfers)
+        self._prepared = (rows, _dumps([_wire(t) for t in rows]))
 
     def read_transfers(self, ids: Collection[str]) -> list[Transfer]:
         if not ids:
@@ -288,27 +322,39 @@ class PostgresStore:
         applies the transfer, or writes nothing and returns ``None``; the caller then
         runs the engine's path, which reports the precise code and records the failure,
         under the locks already held."""
-        posted = transfer.posted_amount
-        params = {
-            "id": transfer.id,
-            "kind": transfer.kind.value,
-            "debit": transfer.debit_account_id,
-            "credit": transfer.credit_account_id,
-            "currency": transfer.currency,
-            "amount": transfer.amount,
-            "pending": transfer.amount - posted,
-            "posted": posted,
-            "timeout_seconds": transfer.timeout_seconds,
-            "timeout_at": transfer.timeout_at,
-            "code": transfer.code,
-            "reference": transfer.reference,
-            "timestamp": transfer.timestamp,
-            "metadata": _dumps(transfer.metadata),
-            "checksum": transfer.checksum,
-            "max": MAX_MINOR_AMOUNT,
-        }
-        [(seq,)] = self._rows(procedure.CALL, params, 1)
+        [(seq,)] = self._rows(procedure.CALL, _lone_params(transfer), 1)
         return seq
+
+    def try_lone_and_commit(self, transfer: Transfer) -> bool:
+        """:meth:`try_lone` and the transaction's ``COMMIT`` in one round trip.
+
+        If the transaction has sent nothing yet, the posting is all of it: the call runs
+        on its own in autocommit mode (one statement is one atomic transaction, and a
+        refusal writes nothing), a prepared statement like :meth:`try_lone`'s. Otherwise
+        :data:`.procedure.CALL_AND_COMMIT` ends the open transaction; if the transfer is
+        refused, roll back to the savepoint taken just before it. Either way a refusal
+        answers False with the transaction as it was.
+        """
+        connection = self._cursor.connection
+        if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            connection.autocommit = True
+            try:
+                [(seq,)] = self._rows(procedure.CALL, _lone_params(transfer), 1)
+            finally:
+                if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    connection.autocommit = False
+            return seq is not None
+        cursor = self._client_cursor
+        if cursor is None:
+            cursor = self._client_cursor = psycopg.ClientCursor(self._cursor.connection)
+        try:
+            cursor.execute(procedure.CALL_AND_COMMIT, _lone_params(transfer))
+            return True
+        except psycopg.Error as exc:
+            if exc.sqlstate == procedure.REFUSED:
+                cursor.execute(procedure.ROLLBACK_TO_SAVEPOINT)
+                return False
+            raise _driver_error(procedure.CALL_AND_COMMIT, exc) from exc
 
     def write(self, outcome: Outcome) -> dict[str, int]:
         if not (outcome.journals or outcome.failed or outcome.deltas or outcome.transfers):
@@ -332,13 +378,14 @@ class PostgresStore:
                 ]
             )
         if outcome.transfers:
-            encoded = self._encoded
-            params["transfers"] = (
-                "["
-                + ",".join(encoded.get(id(t)) or _dumps(_wire(t)) for t in outcome.transfers)
-                + "]"
-            )
-        self._encoded = {}
+            planned, text = self._prepared
+            written = outcome.transfers
+            if len(planned) != len(written) or any(
+                a is not b for a, b in zip(planned, written, strict=True)
+            ):
+                text = _dumps([_wire(t) for t in written])
+            params["transfers"] = text
+        self._prepared = _NOTHING_PREPARED
         size = max(len(outcome.transfers), len(outcome.failed), len(outcome.journals))
         sql = _write_sql(
             bool(outcome.journals),

@@ -81,3 +81,51 @@ SELECT ledger_post_lone(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
   %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
   %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s)
 """
+
+
+REFUSED = "LG001"
+"""The SQLSTATE ``ledger_post_lone_or_abort`` raises when ``ledger_post_lone`` refused."""
+
+CREATE_OR_ABORT = f"""
+CREATE OR REPLACE FUNCTION ledger_post_lone_or_abort(
+  p_id text, p_kind text, p_debit text, p_credit text, p_currency text,
+  p_amount bigint, p_pending bigint, p_posted bigint,
+  p_timeout_seconds integer, p_timeout_at timestamptz,
+  p_code text, p_reference text, p_timestamp timestamptz,
+  p_metadata json, p_checksum text, p_max bigint
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  new_seq bigint;
+BEGIN
+  new_seq := ledger_post_lone(p_id, p_kind, p_debit, p_credit, p_currency, p_amount,
+    p_pending, p_posted, p_timeout_seconds, p_timeout_at, p_code, p_reference,
+    p_timestamp, p_metadata, p_checksum, p_max);
+  IF new_seq IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '{REFUSED}',
+      MESSAGE = 'ledger_post_lone refused transfer ' || p_id;
+  END IF;
+  RETURN new_seq;
+END
+$fn$
+"""
+"""``ledger_post_lone`` that raises instead of answering NULL: what lets the posting and
+the ``COMMIT`` travel in one query string (see :data:`CALL_AND_COMMIT`)."""
+
+DROP_OR_ABORT = "DROP FUNCTION IF EXISTS ledger_post_lone_or_abort"
+
+SAVEPOINT = "ledger_lone"
+
+CALL_AND_COMMIT = f"""SAVEPOINT {SAVEPOINT};
+SELECT ledger_post_lone_or_abort(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
+  %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
+  %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s);
+COMMIT"""
+"""A lone transfer as the transaction's last statement, with its commit: one round trip.
+
+Several statements in one query string run in order and stop at the first error. If
+the transfer is refused the ``COMMIT`` never runs and the caller rolls back to the
+savepoint, which leaves the transaction as it was before, for the engine's path.
+Statements in one string cannot use server-side parameters, so the values are bound on
+the client (psycopg's ``ClientCursor`` quotes them)."""
+
+ROLLBACK_TO_SAVEPOINT = f"ROLLBACK TO SAVEPOINT {SAVEPOINT}"
