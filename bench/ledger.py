@@ -16,8 +16,11 @@ commits >= 50% of pgbench's TPS at the same concurrency; batched posting >= 10,0
 transfers/s.
 
 Each writer holds one connection and session for the whole run, as pgbench's clients
-hold theirs, and commits each posting in its own transaction (``--via-run`` goes
-through ``Database.run`` instead: a pooled session per transaction, as the API does).
+hold theirs, and commits each posting in its own transaction. A single transfer is
+queued with ``Ledger.post_at_commit``, as the payment flow posts captures, so it
+travels with its commit in one round trip; a batch posts with ``post_or_raise`` and
+then commits. ``--via-run`` goes through ``Database.run`` instead: a pooled session per
+transaction, as the API does.
 
     python bench/ledger.py                    # full run (about 6 minutes)
     python bench/ledger.py --quick            # a few seconds, for CI
