@@ -209,3 +209,30 @@ def test_a_lone_posting_refused_at_commit_writes_nothing(books: Books, fused: li
     assert fused == [False]  # refused by the database function, then by the engine
     assert _count(books) == 0
     assert books.verify().ok
+
+
+@pytest.mark.postgres
+def test_an_autocommit_connection_stays_in_autocommit(books: Books, fused: list[bool]) -> None:
+    """The lone call borrows autocommit mode for its one statement and gives back the
+    mode it found, even on a connection that was in autocommit already."""
+    from sqlalchemy.orm import Session
+
+    source, target = books.adhoc("src"), books.adhoc("dst", normal=Side.CREDIT)
+    with books.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        session = Session(bind=conn)
+        books.ledger(session).post_at_commit(
+            [TransferSpec("auto", source, target, 3, "EUR", "t", "r")]
+        )
+        session.commit()
+        session.close()
+        assert conn.connection.dbapi_connection.autocommit is True
+    with books.db.engine.connect() as conn:
+        session = Session(bind=conn)
+        books.ledger(session).post_at_commit(
+            [TransferSpec("manual", source, target, 4, "EUR", "t", "r")]
+        )
+        session.commit()
+        session.close()
+        assert conn.connection.dbapi_connection.autocommit is False
+    assert fused == [True, True]
+    assert books.balance(target).totals.credits_posted == 7

@@ -337,12 +337,13 @@ class PostgresStore:
         """
         connection = self._cursor.connection
         if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            was_autocommit = connection.autocommit
             connection.autocommit = True
             try:
                 [(seq,)] = self._rows(procedure.CALL, _lone_params(transfer), 1)
             finally:
                 if connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                    connection.autocommit = False
+                    connection.autocommit = was_autocommit
             return seq is not None
         cursor = self._client_cursor
         if cursor is None:
