@@ -218,21 +218,15 @@ def test_an_autocommit_connection_stays_in_autocommit(books: Books, fused: list[
     from sqlalchemy.orm import Session
 
     source, target = books.adhoc("src"), books.adhoc("dst", normal=Side.CREDIT)
-    with books.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        session = Session(bind=conn)
-        books.ledger(session).post_at_commit(
-            [TransferSpec("auto", source, target, 3, "EUR", "t", "r")]
-        )
-        session.commit()
-        session.close()
-        assert conn.connection.dbapi_connection.autocommit is True
-    with books.db.engine.connect() as conn:
-        session = Session(bind=conn)
-        books.ledger(session).post_at_commit(
-            [TransferSpec("manual", source, target, 4, "EUR", "t", "r")]
-        )
-        session.commit()
-        session.close()
-        assert conn.connection.dbapi_connection.autocommit is False
+    for transfer_id, amount, autocommit in (("auto", 3, True), ("manual", 4, False)):
+        options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        with books.db.engine.connect().execution_options(**options) as conn:
+            session = Session(bind=conn)
+            books.ledger(session).post_at_commit(
+                [TransferSpec(transfer_id, source, target, amount, "EUR", "t", "r")]
+            )
+            session.commit()
+            session.close()
+            assert conn.connection.dbapi_connection.autocommit is autocommit
     assert fused == [True, True]
     assert books.balance(target).totals.credits_posted == 7
