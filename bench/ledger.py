@@ -161,21 +161,20 @@ def writer(
     connection = db.engine.connect()
     session = Session(bind=connection)  # one session for the writer's life, like a worker
 
+    def post(on: Session, ops: list[TransferSpec]) -> None:
+        if len(ops) == 1:
+            # As the payment flow posts: last, with the commit in the same round trip.
+            Ledger(on).post_at_commit(ops)
+        else:
+            Ledger(on).post_or_raise(ops)
+
     def post_once(ops: list[TransferSpec]) -> None:
         if via_run:
-            if len(ops) == 1:
-                db.run(lambda s: Ledger(s).post_at_commit(ops))
-            else:
-                db.run(lambda s: Ledger(s).post_or_raise(ops))
+            db.run(lambda s: post(s, ops))
             return
         for _attempt in range(50):
             try:
-                if len(ops) == 1:
-                    # As the payment flow posts: last, with the commit in the same round
-                    # trip (Ledger.post_at_commit).
-                    Ledger(session).post_at_commit(ops)
-                else:
-                    Ledger(session).post_or_raise(ops)
+                post(session, ops)
                 session.commit()
                 return
             except Exception as exc:

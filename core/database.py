@@ -306,13 +306,13 @@ def _run_deferred(session: Session) -> None:
                 work(session)
         if final is None:
             continue
-        if not session.info.get(_DEFERRED) and _owns_its_transaction(session):
+        may_commit = not session.info.get(_DEFERRED) and _owns_its_transaction(session)
+        if may_commit:
             session.flush()  # the ORM's pending writes belong to this transaction too
-            if not session.info.get(_DEFERRED):
-                if final.run_and_commit(session):  # type: ignore[attr-defined]
-                    break  # committed: nothing may run after this
-                continue  # it did the work without committing; SQLAlchemy commits
-        final(session)
+        if not may_commit or session.info.get(_DEFERRED):
+            final(session)  # the commit is not this session's, or more work arrived
+        elif final.run_and_commit(session):  # type: ignore[attr-defined]
+            break  # committed: nothing may run after this
     session.info.pop(_MARKS, None)
 
 

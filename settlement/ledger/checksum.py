@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from .specs import MetadataValue
+if TYPE_CHECKING:
+    from .records import Transfer
 
 VERSION = 1
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -34,43 +35,26 @@ def canonical_time(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def transfer_checksum(
-    *,
-    id: str,
-    kind: str,
-    debit_account_id: str,
-    credit_account_id: str,
-    currency: str,
-    amount: int,
-    released: int,
-    pending_id: str | None,
-    reverses_id: str | None,
-    timeout_seconds: int | None,
-    timeout_at: dt.datetime | None,
-    code: str,
-    reference: str,
-    journal_id: str | None,
-    timestamp: dt.datetime,
-    metadata: Mapping[str, MetadataValue],
-) -> str:
+def transfer_checksum(t: Transfer) -> str:
+    """The checksum of ``t``'s fields as created (its own ``checksum`` and ``seq`` aside)."""
     body = [
         VERSION,
-        id,
-        getattr(kind, "value", kind),  # the enum's text, without Enum.__str__'s cost
-        debit_account_id,
-        credit_account_id,
-        currency,
-        amount,
-        released,
-        pending_id,
-        reverses_id,
-        timeout_seconds,
-        canonical_time(timeout_at),
-        code,
-        reference,
-        journal_id,
-        canonical_time(timestamp),
-        dict(sorted(metadata.items())) if metadata else {},
+        t.id,
+        getattr(t.kind, "value", t.kind),  # the enum's text, without Enum.__str__'s cost
+        t.debit_account_id,
+        t.credit_account_id,
+        t.currency,
+        t.amount,
+        t.released,
+        t.pending_id,
+        t.reverses_id,
+        t.timeout_seconds,
+        canonical_time(t.timeout_at),
+        t.code,
+        t.reference,
+        t.journal_id,
+        canonical_time(t.timestamp),
+        dict(sorted(t.metadata.items())) if t.metadata else {},
     ]
     text = _ENCODER.encode(body)
     return hashlib.sha256(text.encode()).hexdigest()

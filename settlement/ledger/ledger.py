@@ -126,16 +126,25 @@ class _Queued:
 
     def run_and_commit(self, session: Session) -> bool:
         """Post and commit in one round trip where the backend can (a lone transfer on
-        PostgreSQL: :meth:`.storage.Store.try_lone_and_commit`); otherwise, or if a rule
-        fails, post as :meth:`__call__` does and leave the commit to the caller. See
+        PostgreSQL: :meth:`.storage.Store.try_lone_and_commit`); otherwise post as
+        :meth:`__call__` does and leave the commit to the caller. See
         :class:`core.database.CommittingWork`."""
-        if not self.done and self.journal is None and len(self.ops) == 1:
-            op = self.ops[0]
-            transfer = planned_transfer(op, self.clock()) if isinstance(op, TransferSpec) else None
-            if transfer is not None and store_for(session).try_lone_and_commit(transfer):
-                self.done = True
-                return True
-        self(session)
+        op = self.ops[0]
+        if self.done or self.journal is not None or len(self.ops) != 1:
+            self(session)
+            return False
+        transfer = planned_transfer(op, self.clock()) if isinstance(op, TransferSpec) else None
+        if transfer is None:
+            self(session)
+            return False
+        if store_for(session).try_lone_and_commit(transfer):
+            self.done = True
+            return True
+        # A rule failed in the database: the engine decides (straight away, since
+        # post_or_raise would first try the same one-statement path again).
+        self.done = True
+        results = Ledger(session, clock=self.clock)._execute([Chain([op])])
+        _raise_root_failure(results[0])
         return False
 
 

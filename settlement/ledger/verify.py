@@ -135,24 +135,7 @@ def _check_transfers(
         t = transfer_from_row(row)
         report.transfers += 1
         _check_shape(t, problem)
-        expected = transfer_checksum(
-            id=t.id,
-            kind=t.kind,
-            debit_account_id=t.debit_account_id,
-            credit_account_id=t.credit_account_id,
-            currency=t.currency,
-            amount=t.amount,
-            released=t.released,
-            pending_id=t.pending_id,
-            reverses_id=t.reverses_id,
-            timeout_seconds=t.timeout_seconds,
-            timeout_at=t.timeout_at,
-            code=t.code,
-            reference=t.reference,
-            journal_id=t.journal_id,
-            timestamp=t.timestamp,
-            metadata=t.metadata,
-        )
+        expected = transfer_checksum(t)
         if expected != t.checksum:
             problem("checksum", t.id, "stored transfer does not match its checksum (edited)")
         for role, account_id in (("debit", t.debit_account_id), ("credit", t.credit_account_id)):

@@ -22,14 +22,23 @@ totals never do, by the same rules).
 
 from __future__ import annotations
 
-CREATE = """
-CREATE OR REPLACE FUNCTION ledger_post_lone(
+_PARAMETERS = """(
   p_id text, p_kind text, p_debit text, p_credit text, p_currency text,
   p_amount bigint, p_pending bigint, p_posted bigint,
   p_timeout_seconds integer, p_timeout_at timestamptz,
   p_code text, p_reference text, p_timestamp timestamptz,
   p_metadata json, p_checksum text, p_max bigint
-) RETURNS bigint LANGUAGE plpgsql AS $fn$
+)"""
+"""The signature both functions share (one transfer's fields and the 64-bit bound)."""
+
+_ARGUMENTS = """(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
+  %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
+  %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s)"""
+"""Those parameters as psycopg placeholders (see ``postgres._lone_params``)."""
+
+CREATE = f"""
+CREATE OR REPLACE FUNCTION ledger_post_lone{_PARAMETERS}
+RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
   d ledger_accounts;
   c ledger_accounts;
@@ -76,24 +85,15 @@ $fn$
 
 DROP = "DROP FUNCTION IF EXISTS ledger_post_lone"
 
-CALL = """
-SELECT ledger_post_lone(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
-  %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
-  %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s)
-"""
+CALL = f"SELECT ledger_post_lone{_ARGUMENTS}"
 
 
 REFUSED = "LG001"
 """The SQLSTATE ``ledger_post_lone_or_abort`` raises when ``ledger_post_lone`` refused."""
 
 CREATE_OR_ABORT = f"""
-CREATE OR REPLACE FUNCTION ledger_post_lone_or_abort(
-  p_id text, p_kind text, p_debit text, p_credit text, p_currency text,
-  p_amount bigint, p_pending bigint, p_posted bigint,
-  p_timeout_seconds integer, p_timeout_at timestamptz,
-  p_code text, p_reference text, p_timestamp timestamptz,
-  p_metadata json, p_checksum text, p_max bigint
-) RETURNS bigint LANGUAGE plpgsql AS $fn$
+CREATE OR REPLACE FUNCTION ledger_post_lone_or_abort{_PARAMETERS}
+RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
   new_seq bigint;
 BEGIN
@@ -116,9 +116,7 @@ DROP_OR_ABORT = "DROP FUNCTION IF EXISTS ledger_post_lone_or_abort"
 SAVEPOINT = "ledger_lone"
 
 CALL_AND_COMMIT = f"""SAVEPOINT {SAVEPOINT};
-SELECT ledger_post_lone_or_abort(%(id)s, %(kind)s, %(debit)s, %(credit)s, %(currency)s,
-  %(amount)s, %(pending)s, %(posted)s, %(timeout_seconds)s, %(timeout_at)s,
-  %(code)s, %(reference)s, %(timestamp)s, %(metadata)s::json, %(checksum)s, %(max)s);
+SELECT ledger_post_lone_or_abort{_ARGUMENTS};
 COMMIT"""
 """A lone transfer as the transaction's last statement, with its commit: one round trip.
 
