@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 import api.models  # noqa: F401  (every table)
 from core.database import Base, Database, migrate
+from settlement.ledger.storage import procedure
 from tests.conftest import TEST_DATABASE_URL, with_search_path
 
 
@@ -33,6 +34,7 @@ def test_migrations_match_the_models_on_postgresql():
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = with_search_path(TEST_DATABASE_URL, schema)
     try:
+        migrate(url, "0003")  # a database as the previous release left it, then upgraded
         migrate(url)
         db = Database(url, pool_size=1)
         with db.engine.connect() as connection:
@@ -41,6 +43,11 @@ def test_migrations_match_the_models_on_postgresql():
             for name in ("ledger_post_lone", "ledger_post_lone_or_abort"):
                 function = connection.execute(text(f"SELECT to_regproc('{name}')"))
                 assert function.scalar() is not None, f"migrations did not create {name}"
+            # An upgraded database runs the body the code ships, not the one it had.
+            installed = connection.execute(
+                text("SELECT prosrc FROM pg_proc WHERE oid = to_regproc('ledger_post_lone')")
+            ).scalar()
+            assert installed == procedure.CREATE.split("$fn$")[1]
         db.dispose()
         assert diff == [], f"models and migrations disagree on PostgreSQL: {diff}"
     finally:

@@ -105,3 +105,32 @@ def test_shortcut_results_carry_the_stored_transfer(books):
     with books.db.transaction(write=False) as session:
         stored = Ledger(session).transfer("lone")
     assert result.transfer == stored
+
+
+def test_a_refusal_on_either_account_changes_neither(books, monkeypatch):
+    """The function updates the accounts in id order; when the second one refuses, the
+    change already made to the first must be taken back, whichever side that is."""
+    answers: list[int | None] = []
+    original = postgres.PostgresStore.try_lone
+
+    def spying(self, transfer):
+        answers.append(original(self, transfer))
+        return answers[-1]
+
+    monkeypatch.setattr(postgres.PostgresStore, "try_lone", spying)
+    first = books.adhoc("order_x", debits_must_not_exceed_credits=True)
+    second = books.adhoc("order_y", debits_must_not_exceed_credits=True)
+    capped = books.adhoc("order_capped", credits_must_not_exceed_debits=True)
+    before = {a: books.balance(a) for a in (first, second, capped)}
+    refusals = [
+        (TransferSpec("x-to-y", first, second, 5, "EUR", "c", "r"), ResultCode.EXCEEDS_CREDITS),
+        (TransferSpec("y-to-x", second, first, 5, "EUR", "c", "r"), ResultCode.EXCEEDS_CREDITS),
+        # credit side refuses: the debit side (no funds needed here) passed first or second
+        (TransferSpec("in-cap", books.adhoc("order_src"), capped, 5, "EUR", "c", "r"),
+         ResultCode.EXCEEDS_DEBITS),
+    ]  # fmt: skip
+    for spec, code in refusals:
+        assert books.one(spec).code is code
+    assert answers == [None, None, None]
+    assert {a: books.balance(a) for a in before} == before
+    assert books.verify().ok

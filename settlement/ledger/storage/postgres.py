@@ -318,10 +318,9 @@ class PostgresStore:
 
     def try_lone(self, transfer: Transfer) -> int | None:
         """One round trip for the common case: ``ledger_post_lone`` (see
-        :mod:`.procedure`) locks both accounts in id order, checks every state rule and
-        applies the transfer, or writes nothing and returns ``None``; the caller then
-        runs the engine's path, which reports the precise code and records the failure,
-        under the locks already held."""
+        :mod:`.procedure`) checks every state rule and applies the transfer, or changes
+        nothing and returns ``None``; the caller then runs the engine's path, which
+        locks the accounts, reports the precise code and records the failure."""
         [(seq,)] = self._rows(procedure.CALL, _lone_params(transfer), 1)
         return seq
 

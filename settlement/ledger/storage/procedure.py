@@ -1,14 +1,19 @@
-"""The lone-transfer posting as a PostgreSQL function: lock, check, apply in one call.
+"""The lone-transfer posting as a PostgreSQL function: check and apply in one call.
 
 One transfer without a journal is most of what the ledger posts (a capture leg, a fee,
-a payout). On PostgreSQL it goes out as a single prepared ``SELECT ledger_post_lone(...)``:
-the function locks both accounts in id order (the order every posting uses, so it
-queues behind a concurrent posting rather than deadlocking), re-reads them after the
-locks (each statement of a function takes a fresh snapshot under READ COMMITTED, so it
-sees whatever the posting it waited for committed), checks every state rule, and only
-then updates the totals and inserts the transfer. If any rule fails it writes nothing
-and returns NULL: the engine then decides the precise outcome and records it, under the
-locks the function already holds.
+a payout). On PostgreSQL it goes out as a single prepared ``SELECT ledger_post_lone(...)``.
+The function first refuses an id that is already stored or recorded as failed (no lock
+is needed for that: the unique index on the transfer id settles a race). It then
+updates the two accounts one at a time, in id order (the order every posting locks in,
+so it queues behind a concurrent posting rather than deadlocking), each with a
+conditional ``UPDATE`` whose ``WHERE`` restates the account's rules: currency, the
+64-bit bounds and its limit flag. An ``UPDATE`` that waited for a row lock re-checks its
+condition against the row the other posting committed, so the rule is checked and the
+total changed on the same row version, by one statement, with no separate lock step.
+If either account fails, the function takes back the change it made to the first one
+(that row stays locked; the refused one may not be) and returns NULL, having changed
+nothing; the engine then decides the precise outcome and records it. Otherwise it
+inserts the transfer and returns its ``seq``.
 
 Why a function rather than statements sent from Python: one statement, one round trip,
 no pipeline bookkeeping on the client, and the locks are held for the function's run
@@ -40,38 +45,48 @@ CREATE = f"""
 CREATE OR REPLACE FUNCTION ledger_post_lone{_PARAMETERS}
 RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
-  d ledger_accounts;
-  c ledger_accounts;
-  r ledger_accounts;
+  account text;
   new_seq bigint;
 BEGIN
-  FOR r IN SELECT * FROM ledger_accounts WHERE id IN (p_debit, p_credit)
-           ORDER BY id FOR NO KEY UPDATE LOOP
-    IF r.id = p_debit THEN d := r; ELSE c := r; END IF;
-  END LOOP;
-  IF d.id IS NULL OR c.id IS NULL
-     OR d.currency <> p_currency OR c.currency <> p_currency
+  IF p_debit = p_credit
      OR EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = p_id)
      OR EXISTS (SELECT 1 FROM ledger_failed_transfers f WHERE f.id = p_id)
-     OR d.debits_pending > p_max - p_pending
-     OR c.credits_pending > p_max - p_pending
-     OR d.debits_posted > p_max - p_amount
-     OR c.credits_posted > p_max - p_amount
-     OR d.debits_pending + d.debits_posted > p_max - p_amount
-     OR c.credits_pending + c.credits_posted > p_max - p_amount
-     OR (d.debits_must_not_exceed_credits
-         AND d.debits_pending + d.debits_posted > d.credits_posted - p_amount)
-     OR (c.credits_must_not_exceed_debits
-         AND c.credits_pending + c.credits_posted > c.debits_posted - p_amount)
   THEN
     RETURN NULL;
   END IF;
-  UPDATE ledger_accounts SET debits_pending = debits_pending + p_pending,
-                             debits_posted = debits_posted + p_posted
-  WHERE id = p_debit;
-  UPDATE ledger_accounts SET credits_pending = credits_pending + p_pending,
-                             credits_posted = credits_posted + p_posted
-  WHERE id = p_credit;
+  FOREACH account IN ARRAY ARRAY[least(p_debit, p_credit), greatest(p_debit, p_credit)] LOOP
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + CASE WHEN a.id = p_debit THEN p_pending ELSE 0 END,
+      debits_posted = a.debits_posted + CASE WHEN a.id = p_debit THEN p_posted ELSE 0 END,
+      credits_pending = a.credits_pending + CASE WHEN a.id = p_credit THEN p_pending ELSE 0 END,
+      credits_posted = a.credits_posted + CASE WHEN a.id = p_credit THEN p_posted ELSE 0 END
+    WHERE a.id = account AND a.currency = p_currency
+      AND CASE WHEN a.id = p_debit THEN
+            a.debits_pending <= p_max - p_pending
+            AND a.debits_posted <= p_max - p_amount
+            AND a.debits_pending + a.debits_posted <= p_max - p_amount
+            AND (NOT a.debits_must_not_exceed_credits
+                 OR a.debits_pending + a.debits_posted <= a.credits_posted - p_amount)
+          ELSE
+            a.credits_pending <= p_max - p_pending
+            AND a.credits_posted <= p_max - p_amount
+            AND a.credits_pending + a.credits_posted <= p_max - p_amount
+            AND (NOT a.credits_must_not_exceed_debits
+                 OR a.credits_pending + a.credits_posted <= a.debits_posted - p_amount)
+          END;
+    IF NOT FOUND THEN
+      IF account > least(p_debit, p_credit) THEN
+        -- The first account passed and was changed: take that back (it stays locked).
+        UPDATE ledger_accounts a SET
+          debits_pending = a.debits_pending - CASE WHEN a.id = p_debit THEN p_pending ELSE 0 END,
+          debits_posted = a.debits_posted - CASE WHEN a.id = p_debit THEN p_posted ELSE 0 END,
+          credits_pending = a.credits_pending - CASE WHEN a.id = p_credit THEN p_pending ELSE 0 END,
+          credits_posted = a.credits_posted - CASE WHEN a.id = p_credit THEN p_posted ELSE 0 END
+        WHERE a.id = least(p_debit, p_credit);
+      END IF;
+      RETURN NULL;
+    END IF;
+  END LOOP;
   INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, currency,
     amount, released, timeout_seconds, timeout_at, code, reference, "timestamp", metadata,
     checksum)
