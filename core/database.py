@@ -232,6 +232,13 @@ def before_commit(session: Session, work: Callable[[Session], None]) -> None:
     session.info.setdefault(_DEFERRED, []).append(work)
 
 
+def before_commit_once(session: Session, work: Callable[[Session], None]) -> None:
+    """:func:`before_commit`, unless ``work`` is already queued in this transaction (work
+    that gathers what the transaction did, once, however often it is asked for)."""
+    if work not in session.info.get(_DEFERRED, ()):
+        before_commit(session, work)
+
+
 def run_early(session: Session, work: Callable[[Session], None]) -> bool:
     """Run ``work`` now if it is still queued by :func:`before_commit` (a later step of the
     transaction needs its effects); it then does not run again at commit. Returns

@@ -1,22 +1,28 @@
 """Events: the record of what happened, in Stripe's Event shape, for every domain.
 
 A domain calls :func:`emit` in the same transaction as the change it describes, with
-the object as the API shows it. The event row and a fan-out job commit with the change,
-so an event exists exactly when its change does; delivering it to merchants' webhook
-endpoints is the job of whoever handles ``webhooks.fan_out`` (payments/webhooks.py).
+the object as the API shows it. At commit, the transaction's events fan out to the
+webhook endpoints subscribed to them, still inside that transaction (the handler
+registered with :func:`fan_out_with`, from payments/webhooks.py): the event rows, their
+deliveries and the delivery jobs commit with the change or not at all, so an event
+exists exactly when its change does and is owed to exactly the endpoints that existed
+then. A process without a registered handler queues a ``webhooks.fan_out`` job instead,
+for a worker that has one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import JSON, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, String, inspect, select
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core import jobs
-from core.database import Base, UTCDateTime, before_commit, utcnow
+from core.database import Base, UTCDateTime, before_commit_once, utcnow
 from core.ids import new_id
 
 API_VERSION = "2024-06-20"
@@ -67,23 +73,47 @@ def emit(
     )
     session.add(event)
     session.flush()
-    emitted = session.info.setdefault(_EMITTED, [])
-    if not emitted:
-        before_commit(session, _fan_out_at_commit)
-    emitted.append(event.id)
+    session.info.setdefault(_EMITTED, []).append(event)
+    # Once per transaction, and again if a rolled-back savepoint dropped it.
+    before_commit_once(session, _fan_out_at_commit)
     return event
 
 
 _EMITTED = "events_emitted"
 
+FanOut = Callable[[Session, list[Event]], None]
+_fan_out: FanOut | None = None
+
+
+def fan_out_with(handler: FanOut) -> None:
+    """Register what turns a transaction's events, in emission order, into webhook
+    deliveries within that transaction."""
+    global _fan_out
+    _fan_out = handler
+
 
 def _fan_out_at_commit(session: Session) -> None:
-    """One fan-out job for all the events a transaction emitted (a payment emits several)."""
-    event_ids = session.info.pop(_EMITTED, [])
-    if event_ids:
-        jobs.enqueue(
-            session, "webhooks.fan_out", f"fan_out:{event_ids[0]}", {"event_ids": event_ids}
-        )
+    """All the events a transaction emitted fan out together (a payment emits several).
+
+    In the transaction rather than in a job of its own: a job per transaction took five
+    more transactions (its insert, a sweep, its claim, its run, its completion) for what
+    is usually one read that finds no subscribed endpoint."""
+    # Events emitted in a savepoint that rolled back are gone from the session, and owed
+    # to nobody.
+    events = [e for e in session.info.pop(_EMITTED, []) if inspect(e).persistent]
+    if not events:
+        return
+    if _fan_out is not None:
+        _fan_out(session, events)
+        return
+    event_ids = [event.id for event in events]
+    jobs.enqueue(session, "webhooks.fan_out", f"fan_out:{event_ids[0]}", {"event_ids": event_ids})
+
+
+@listens_for(Session, "after_soft_rollback")
+def _forget_emitted(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_EMITTED, None)
 
 
 def render(event: Event, pending_webhooks: int = 0) -> dict[str, Any]:

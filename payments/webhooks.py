@@ -1,7 +1,8 @@
 """Outbound webhooks: merchants' endpoints, signed deliveries, retries for three days.
 
-Events (:mod:`core.events`) are fanned out to every enabled endpoint that subscribes to
-their type, one delivery row and one job per endpoint, so endpoints fail and retry
+Events (:mod:`core.events`) are fanned out, in the transaction that emitted them, to
+every enabled endpoint that subscribes to their type, one delivery row and one job per
+endpoint, so endpoints fail and retry
 independently. Each attempt is signed exactly as Stripe signs (``Stripe-Signature:
 t=...,v1=...``) so merchants verify with ``stripe.Webhook.construct_event``, and logged.
 A delivery succeeds once; should a worker die between the endpoint's 2xx and recording
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import jobs
 from core.database import Base, Database, UTCDateTime, utcnow
-from core.events import Event, render
+from core.events import Event, fan_out_with, render
 from core.ids import new_id
 from core.keyring import Keyring, Sealed
 from core.settings import Settings, get_settings
@@ -238,27 +239,33 @@ def render_endpoint(endpoint: WebhookEndpoint, secret: str | None = None) -> dic
 
 @jobs.job_handler("webhooks.fan_out")
 def fan_out(db: Database, event_ids: list[str] | None = None, event_id: str | None = None) -> None:
-    """One delivery (and job) per event and subscribed endpoint; re-running adds nothing
-    twice. A transaction's events come in one job, in the order they were emitted, and
-    fan out in one transaction (a payment emits several; each account's endpoints are
-    read once)."""
+    """The fan-out of events queued as a job (by a process that had no fan-out handler,
+    or before fan-out moved into the emitting transaction); re-running adds nothing
+    twice."""
     ids = [*(event_ids or []), *([event_id] if event_id else [])]
     if ids:
-        db.run(lambda session: _fan_out_events(session, ids))
+        db.run(lambda session: _fan_out_ids(session, ids))
 
 
-def _fan_out_events(session: Session, event_ids: list[str]) -> None:
-    events = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+def _fan_out_ids(session: Session, event_ids: list[str]) -> None:
+    found = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+    fan_out_events(session, [found[i] for i in event_ids if i in found])
+
+
+def fan_out_events(session: Session, events: list[Event]) -> None:
+    """One delivery (and delivery job) per event and subscribed endpoint, in the
+    caller's transaction and in the order the events were emitted; each account's
+    endpoints are read once."""
     endpoints: dict[str | None, Sequence[WebhookEndpoint]] = {}
-    for event_id in event_ids:
-        event = events.get(event_id)
-        if event is None:
-            continue
+    for event in events:
         if event.account_id not in endpoints:
             endpoints[event.account_id] = _enabled_endpoints(session, event.account_id)
         for endpoint in endpoints[event.account_id]:
             if subscribes(endpoint, event.type):
                 _add_delivery(session, event, endpoint)
+
+
+fan_out_with(fan_out_events)
 
 
 def _enabled_endpoints(session: Session, account_id: str | None) -> Sequence[WebhookEndpoint]:
