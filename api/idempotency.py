@@ -43,7 +43,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, Database, UTCDateTime, utcnow
@@ -143,8 +144,14 @@ Outcome = Claimed | Replay | InFlight | Mismatch
 
 
 def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta) -> Outcome:
-    """Run in its own transaction; the caller commits it before doing the work."""
+    """Run in its own transaction; the caller commits it before doing the work.
+
+    A new key (nearly every request) is claimed by one ``INSERT ... ON CONFLICT DO
+    NOTHING``; only a key already on record is read and judged."""
     now = utcnow()
+    fresh = _insert_claim(session, scope, key, print_, now, ttl)
+    if fresh is not None:
+        return fresh
     existing = session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
@@ -155,22 +162,8 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
         session.flush()
         existing = None
     if existing is None:
-        record = IdempotencyRecord(
-            id=new_id("idem"),
-            scope=scope,
-            key=key,
-            fingerprint=print_,
-            status="in_flight",
-            locked_until=now + LEASE,
-            created=now,
-            expires_at=now + ttl,
-        )
-        try:
-            with session.begin_nested():
-                session.add(record)
-        except IntegrityError:
-            return InFlight()
-        return Claimed(record.id, record.locked_until)
+        # Expired and removed just now, or removed by a purge since the insert.
+        return _insert_claim(session, scope, key, print_, now, ttl) or InFlight()
     if existing.fingerprint != print_:
         return Mismatch()
     if existing.status == "completed":
@@ -194,6 +187,30 @@ def claim(session: Session, scope: str, key: str, print_: str, ttl: dt.timedelta
         .values(locked_until=lease)
     ).rowcount
     return Claimed(existing.id, lease) if taken else InFlight()
+
+
+def _insert_claim(
+    session: Session, scope: str, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta
+) -> Claimed | None:
+    """Claim ``key`` if nobody has; ``None`` if a record of it exists (or just appeared)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    lease = now + LEASE
+    record_id = session.scalar(
+        insert(IdempotencyRecord)
+        .values(
+            id=new_id("idem"),
+            scope=scope,
+            key=key,
+            fingerprint=print_,
+            status="in_flight",
+            locked_until=lease,
+            created=now,
+            expires_at=now + ttl,
+        )
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    return Claimed(record_id, lease) if record_id is not None else None
 
 
 def _lock_key(record_id: str) -> int:

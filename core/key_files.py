@@ -22,9 +22,10 @@ class KeyFileError(RuntimeError):
 
 def load_or_create_text(path: Path, create: str) -> str:
     """Return the file's content, writing ``create`` (mode 0600) first if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
+    try:
         return _read_private(path)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # Write a private temporary file completely, then publish it with link(), which
     # fails if the name exists: a concurrent starter either wins or reads the winner's
     # complete file, never a half-written one.
@@ -56,12 +57,23 @@ def load_or_create_key(path: Path, nbytes: int = 32) -> bytes:
     return key
 
 
+_read: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
+"""Each key file's content by path, with the stat fields it was read under: requests
+that seal or fingerprint would otherwise read and check the same file every time."""
+
+
 def _read_private(path: Path) -> str:
-    mode = path.stat().st_mode
+    status = path.stat()
+    mode = status.st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"{path} is accessible to other users (mode {oct(mode & 0o777)})")
+    version = (status.st_ino, status.st_mtime_ns, status.st_size, mode)
+    known = _read.get(path)
+    if known is not None and known[0] == version:
+        return known[1]
     text = path.read_text(encoding="utf-8")
     if not text.strip():
         # A crash between create and write leaves an empty file; refuse rather than guess.
         raise KeyFileError(f"{path} is empty")
+    _read[path] = (version, text)
     return text

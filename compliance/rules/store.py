@@ -201,6 +201,7 @@ def activate_rule_set(session: Session, version: int, *, actor: str) -> RuleSetV
     row.activated_by = actor
     row.retired = None
     session.flush()
+    session.info.pop(_SEEN, None)  # this transaction now judges by the new version
     audit.append(
         session,
         actor,
@@ -220,14 +221,22 @@ _ACTIVE_HEAD = select(_table.c.version, _table.c.checksum, _table.c.activated).w
     _table.c.status == "active"
 )
 _active: dict[tuple[int, str, dt.datetime | None], RuleSetVersion] = {}
+_SEEN = "compliance_active_rule_set"
+"""``session.info`` key: (the transaction, the active version it read)."""
 
 
 def active_rule_set(session: Session) -> RuleSetVersion | None:
-    """The active version.
+    """The active version, as this transaction first saw it.
 
-    This runs before every authorisation, so it reads three columns and reuses the version
-    parsed (and checked against its checksum) when this process first loaded it.
+    This runs before every authorisation (more than once: the screening and the history
+    it is judged on both ask), so it reads three columns once per transaction and reuses
+    the version parsed (and checked against its checksum) when this process first
+    loaded it. One transaction judges a payment by one rule set throughout.
     """
+    transaction = session.get_transaction()
+    seen = session.info.get(_SEEN)
+    if seen is not None and seen[0] is transaction:
+        return seen[1]
     head = session.execute(_ACTIVE_HEAD).one_or_none()
     if head is None:
         return None
@@ -238,6 +247,7 @@ def active_rule_set(session: Session) -> RuleSetVersion | None:
         if len(_active) > 16:
             _active.clear()
         _active[key] = cached
+    session.info[_SEEN] = (session.get_transaction(), cached)
     return cached
 
 

@@ -79,6 +79,12 @@ def test_versions_and_exactly_one_active(db: Database) -> None:
         activate_rule_set(s, 1, actor="lead")
         assert {v.version: v.status for v in list_rule_sets(s)} == {1: "active", 2: "retired"}
         assert [v.version for v in list_rule_sets(s, status="retired")] == [2]
+        # The transaction's remembered active version follows an activation in it.
+        assert active_rule_set(s).version == 1
+    with db.transaction() as s:
+        assert active_rule_set(s).version == 1
+        activate_rule_set(s, 2, actor="lead")
+        assert active_rule_set(s).version == 2
 
 
 def test_same_body_is_the_same_version(db: Database) -> None:
