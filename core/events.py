@@ -22,7 +22,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core import jobs
-from core.database import Base, UTCDateTime, before_commit_once, utcnow
+from core.database import Base, UTCDateTime, before_commit_once, uncontended, utcnow
 from core.ids import new_id
 
 API_VERSION = "2024-06-20"
@@ -92,6 +92,7 @@ def fan_out_with(handler: FanOut) -> None:
     _fan_out = handler
 
 
+@uncontended
 def _fan_out_at_commit(session: Session) -> None:
     """All the events a transaction emitted fan out together (a payment emits several).
 

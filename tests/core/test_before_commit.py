@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from core.accounts import Account, open_account
-from core.database import before_commit
+from core.database import before_commit, before_commit_once, uncontended
 
 
 def _open(name: str):
@@ -30,6 +30,21 @@ def test_deferred_work_runs_at_commit_in_order(db):
         assert seen == []  # nothing yet: it waits for the commit
     assert seen == ["first", "last"]
     assert "Deferred GmbH" in _names(db)
+
+
+def test_uncontended_work_runs_first_and_once_work_once(db):
+    seen: list[str] = []
+
+    @uncontended
+    def fan_out(session):
+        seen.append("uncontended")
+
+    with db.transaction() as session:
+        before_commit(session, lambda s: seen.append("hot 1"))
+        before_commit_once(session, fan_out)
+        before_commit(session, lambda s: seen.append("hot 2"))
+        before_commit_once(session, fan_out)  # already queued: not again
+    assert seen == ["uncontended", "hot 1", "hot 2"]
 
 
 def test_rollback_drops_deferred_work(db):
