@@ -38,6 +38,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    bindparam,
     delete,
     select,
     text,
@@ -54,6 +55,8 @@ from core.keyring import NONCE_BYTES, Keyring, Sealed, fingerprint_key
 from core.settings import get_settings
 from core.tasks import periodic
 
+_CLAIM_COLUMNS = ("id", "scope", "key", "fingerprint", "status", "locked_until", "created",
+                  "expires_at")  # fmt: skip
 LEASE = dt.timedelta(seconds=60)
 TAKEOVER_GRACE = dt.timedelta(seconds=2)
 """A claim younger than this is never taken over early: its request may not yet have
@@ -79,6 +82,40 @@ class IdempotencyRecord(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+# The statements every request runs, built once: on a table (not the mapped class), so
+# no ORM bookkeeping runs either (nothing here is held in a session).
+_records = IdempotencyRecord.__table__
+_CLAIM = {
+    name: insert(_records)
+    .values({column: bindparam(column) for column in _CLAIM_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["scope", "key"])
+    .returning(_records.c.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_HELD = select(_records.c.status, _records.c.locked_until).where(
+    _records.c.id == bindparam("record_id")
+)
+_OURS = (
+    (_records.c.id == bindparam("record_id"))
+    & (_records.c.status == "in_flight")
+    & (_records.c.locked_until == bindparam("lease"))
+)
+"""The claim's record, as long as it is still this request's."""
+_COMPLETE = (
+    update(_records)
+    .where(_OURS)
+    .values(
+        status="completed",
+        locked_until=None,
+        response_status=bindparam("response_status"),
+        response_headers=bindparam("response_headers"),
+        response_body=bindparam("response_body"),
+        request_id=bindparam("request_id"),
+    )
+)
+_RELEASE = delete(_records).where(_OURS)
 
 
 def fingerprint(method: str, path: str, params: Any) -> str:
@@ -193,23 +230,18 @@ def _insert_claim(
     session: Session, scope: str, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta
 ) -> Claimed | None:
     """Claim ``key`` if nobody has; ``None`` if a record of it exists (or just appeared)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     lease = now + LEASE
-    record_id = session.scalar(
-        insert(IdempotencyRecord)
-        .values(
-            id=new_id("idem"),
-            scope=scope,
-            key=key,
-            fingerprint=print_,
-            status="in_flight",
-            locked_until=lease,
-            created=now,
-            expires_at=now + ttl,
-        )
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(IdempotencyRecord.id)
-    )
+    values = {
+        "id": new_id("idem"),
+        "scope": scope,
+        "key": key,
+        "fingerprint": print_,
+        "status": "in_flight",
+        "locked_until": lease,
+        "created": now,
+        "expires_at": now + ttl,
+    }
+    record_id = session.scalar(_CLAIM[session.get_bind().dialect.name], values)
     return Claimed(record_id, lease) if record_id is not None else None
 
 
@@ -247,21 +279,14 @@ def hold(session: Session, claim: Claimed) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(claim.record_id)}
         )
-    current = session.execute(
-        select(IdempotencyRecord.status, IdempotencyRecord.locked_until).where(
-            IdempotencyRecord.id == claim.record_id
-        )
-    ).first()
+    current = session.execute(_HELD, {"record_id": claim.record_id}).first()
     if current is None or current.status != "in_flight" or current.locked_until != claim.lease:
         raise LeaseLost(claim.record_id)
 
 
-def _ours(claim: Claimed) -> Any:
-    return (
-        (IdempotencyRecord.id == claim.record_id)
-        & (IdempotencyRecord.status == "in_flight")
-        & (IdempotencyRecord.locked_until == claim.lease)
-    )
+def _ours(claim: Claimed) -> dict[str, Any]:
+    """The parameters of :data:`_OURS`."""
+    return {"record_id": claim.record_id, "lease": claim.lease}
 
 
 def complete(
@@ -275,16 +300,14 @@ def complete(
     """Store the response in the request's own transaction, if the claim is still ours
     (else raise :class:`LeaseLost`: the caller must roll its transaction back)."""
     stored = session.execute(
-        update(IdempotencyRecord)
-        .where(_ours(claim))
-        .values(
-            status="completed",
-            locked_until=None,
-            response_status=status,
-            response_headers=headers,
-            response_body=seal_body(claim.record_id, body),
-            request_id=request_id,
-        )
+        _COMPLETE,
+        {
+            **_ours(claim),
+            "response_status": status,
+            "response_headers": headers,
+            "response_body": seal_body(claim.record_id, body),
+            "request_id": request_id,
+        },
     ).rowcount
     if stored != 1:
         raise LeaseLost(claim.record_id)
@@ -292,7 +315,7 @@ def complete(
 
 def release(session: Session, claim: Claimed) -> None:
     """Give the key back (nothing was applied), unless another request took it over."""
-    session.execute(delete(IdempotencyRecord).where(_ours(claim)))
+    session.execute(_RELEASE, _ours(claim))
 
 
 def purge_expired(session: Session, now: dt.datetime | None = None) -> int:
