@@ -71,8 +71,7 @@ def emit(
         idempotency_key=idempotency_key,
         created=utcnow(),
     )
-    session.add(event)
-    session.flush()
+    session.add(event)  # written with the transaction's next flush: no round trip of its own
     session.info.setdefault(_EMITTED, []).append(event)
     # Once per transaction, and again if a rolled-back savepoint dropped it.
     before_commit_once(session, _fan_out_at_commit)
@@ -92,6 +91,11 @@ def fan_out_with(handler: FanOut) -> None:
     _fan_out = handler
 
 
+def _still_added(event: Event) -> bool:
+    state = inspect(event)
+    return state.pending or state.persistent
+
+
 @uncontended
 def _fan_out_at_commit(session: Session) -> None:
     """All the events a transaction emitted fan out together (a payment emits several).
@@ -101,7 +105,7 @@ def _fan_out_at_commit(session: Session) -> None:
     is usually one read that finds no subscribed endpoint."""
     # Events emitted in a savepoint that rolled back are gone from the session, and owed
     # to nobody.
-    events = [e for e in session.info.pop(_EMITTED, []) if inspect(e).persistent]
+    events = [e for e in session.info.pop(_EMITTED, []) if _still_added(e)]
     if not events:
         return
     if _fan_out is not None:

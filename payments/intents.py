@@ -607,12 +607,10 @@ def render(intent: PaymentIntent, *, charge: dict[str, Any] | None = None) -> di
 
 
 def emit_intent(session: Session, intent: PaymentIntent, type_: str) -> None:
-    session.flush()
     emit(session, intent.account_id, type_, render(intent))
 
 
 def _emit_charge(session: Session, charge: Charge, type_: str) -> None:
-    session.flush()
     emit(session, charge.account_id, type_, charge_records.render(charge))
 
 
