@@ -308,12 +308,10 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             write = write or attempt > 1
             state.pop("exception", None)
             state.pop("keep_changes", None)
-            session = await anyio.to_thread.run_sync(partial(self.db.session, write=write))
-            if claim is not None:
-                try:
-                    await anyio.to_thread.run_sync(partial(_hold, session, claim))
-                except idempotency.LeaseLost:
-                    return _taken_over(_header(scope, b"idempotency-key"))
+            try:
+                session = await anyio.to_thread.run_sync(partial(self._begin, claim, write=write))
+            except idempotency.LeaseLost:
+                return _taken_over(_header(scope, b"idempotency-key"))
             current_request.set((state.get("request_id"), _header(scope, b"idempotency-key")))
             state["session"] = session
             response = Response()
@@ -342,6 +340,13 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 await anyio.to_thread.run_sync(self._release, claim)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _begin(self, claim: idempotency.Claimed | None, *, write: bool) -> Session:
+        """The request's session, holding its claim if it has one (one thread hop)."""
+        session = self.db.session(write=write)
+        if claim is not None:
+            _hold(session, claim)
+        return session
 
     def _authenticate(self, scope: Scope) -> Principal:
         with self.db.transaction(write=False) as session:
