@@ -35,7 +35,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import jobs
 from core.database import Base, Database, UTCDateTime, utcnow
@@ -89,6 +89,12 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    # Never loaded (lazy="raise"): declared so that one flush writes the event and the
+    # endpoint before a delivery that refers to them (an event is written lazily, with
+    # the transaction's next flush).
+    event: Mapped[Event] = relationship(Event, lazy="raise")
+    endpoint: Mapped[WebhookEndpoint] = relationship(WebhookEndpoint, lazy="raise")
 
     __table_args__ = (UniqueConstraint("event_id", "endpoint_id"),)
 
