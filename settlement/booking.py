@@ -109,8 +109,8 @@ def hold(session: Session, *, intent_id: str, amount: int, currency: str) -> str
         [
             TransferSpec(
                 id=hold_id,
-                debit=ledger.platform_account(PSP_CLEARING, currency).id,
-                credit=ledger.account(PLATFORM, HOLDS, currency, normal="credit").id,
+                debit=ledger.account_id(PLATFORM, PSP_CLEARING, currency),
+                credit=ledger.account_id(PLATFORM, HOLDS, currency, normal="credit"),
                 amount=amount,
                 currency=currency,
                 code="authorization",
@@ -147,7 +147,7 @@ def _ops(ledger: Ledger, plan: JournalPlan, reference: str, remap: dict[str, str
     def account(ref: AccountRef) -> str:
         purpose = remap.get(ref.purpose, ref.purpose)
         normal = "credit" if purpose in (HOLDS, CUSTOMER_BALANCE) else None
-        return ledger.account(ref.owner, purpose, ref.currency, normal=normal).id
+        return ledger.account_id(ref.owner, purpose, ref.currency, normal=normal)
 
     return [
         TransferSpec(
@@ -277,8 +277,8 @@ class CustomerCredit:
 def _credit_transfer(ledger: Ledger, credit: CustomerCredit) -> TransferSpec:
     return TransferSpec(
         id=f"credit:{credit.credit_id}",
-        debit=ledger.platform_account(PSP_CLEARING, credit.currency).id,
-        credit=ledger.account(PLATFORM, CUSTOMER_BALANCE, credit.currency, normal="credit").id,
+        debit=ledger.account_id(PLATFORM, PSP_CLEARING, credit.currency),
+        credit=ledger.account_id(PLATFORM, CUSTOMER_BALANCE, credit.currency, normal="credit"),
         amount=credit.amount,
         currency=credit.currency,
         code="bank_transfer_received",

@@ -10,9 +10,10 @@ reads the winner's row. No savepoint, no retry.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -134,3 +135,52 @@ def find_or_create(
 def get(session: Session, account_id: str) -> Account | None:
     row = session.execute(select(*_COLUMNS).where(accounts.c.id == account_id)).first()
     return account_from_row(row) if row is not None else None
+
+
+# --- ids of committed accounts, remembered per database ---------------------------------
+
+Key = tuple[str, str, str]
+"""(owner, purpose, currency)."""
+
+_known: weakref.WeakKeyDictionary[Engine, dict[Key, Account]] = weakref.WeakKeyDictionary()
+"""Accounts this process has seen committed, per database. An account's id and policy
+never change and accounts are never deleted, so the posting path (a capture's journal
+names four or five accounts) need not look them up again. Only identity is served from
+here: the totals in these records are stale by design."""
+_SEEN = "ledger_accounts_seen"
+"""``session.info`` key: accounts looked up in the current transaction, remembered once
+it commits (an account created by a transaction that rolls back never existed)."""
+_MAX_KNOWN = 100_000
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def known_id(session: Session, key: Key, policy: AccountPolicy) -> str | None:
+    """The id of the committed account ``key``, if this process has seen it and its
+    policy is ``policy`` (otherwise the caller looks it up, and reports a conflict)."""
+    known = _known.get(_engine(session), {}).get(key)
+    return known.id if known is not None and same_policy(known, policy) else None
+
+
+def seen(session: Session, key: Key, account: Account) -> None:
+    """Remember ``account`` for the process once this transaction commits."""
+    session.info.setdefault(_SEEN, {})[key] = account
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_seen(session: Session) -> None:
+    found = session.info.pop(_SEEN, None)
+    if found:
+        known = _known.setdefault(_engine(session), {})
+        if len(known) > _MAX_KNOWN:
+            known.clear()
+        known.update(found)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_seen(session: Session, previous_transaction: object) -> None:
+    if not getattr(previous_transaction, "nested", False):
+        session.info.pop(_SEEN, None)

@@ -200,6 +200,21 @@ class Ledger:
             )
         return cached
 
+    def account_id(
+        self, owner: str, purpose: str, currency: str, *, normal: Side | str | None = None
+    ) -> str:
+        """The id of :meth:`account` (created on first use), without a round trip when
+        this process has seen the account committed: for postings, which need only ids.
+        """
+        policy = account_store.resolve_policy(purpose, normal, None, None)
+        key = (owner, purpose, currency.upper() if isinstance(currency, str) else currency)
+        known = account_store.known_id(self.session, key, policy)
+        if known is not None:
+            return known
+        account = self.account(owner, purpose, currency, normal=normal)
+        account_store.seen(self.session, key, account)
+        return account.id
+
     def platform_account(self, purpose: str, currency: str) -> Account:
         """Shorthand for the platform's own account of ``purpose`` in ``currency``."""
         return self.account(PLATFORM, purpose, currency)

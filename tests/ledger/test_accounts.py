@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import event
 
 from core.money import CurrencyError
 from settlement.ledger import Ledger, LedgerError, Side, policy_for, purposes
@@ -115,3 +116,37 @@ def test_concurrent_creators_get_the_same_account(db):
         thread.join()
     assert errors == []
     assert len(found) == 8 and len(set(found)) == 1
+
+
+def test_account_ids_are_remembered_only_once_committed(books):
+    """``Ledger.account_id`` answers from memory only for accounts a transaction
+    committed: an account created by a transaction that rolled back never existed."""
+    statements: list[str] = []
+    db = books.db
+
+    def counting(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    session = db.session(write=True)
+    try:
+        doomed = Ledger(session).account_id("acct_rb", "merchant_pending", "EUR")
+        session.rollback()
+        kept = Ledger(session).account_id("acct_rb", "merchant_pending", "EUR")
+        session.commit()
+    finally:
+        session.close()
+    assert kept != doomed  # the first one was rolled back and forgotten
+    event.listen(db.engine, "before_cursor_execute", counting)
+    try:
+        with db.transaction() as session:
+            again = Ledger(session).account_id("acct_rb", "merchant_pending", "eur")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counting)
+    assert again == kept
+    assert not any("ledger_accounts" in s for s in statements)  # served from memory
+    with db.transaction(write=False) as session:
+        assert Ledger(session).get_account(kept) is not None
+        assert Ledger(session).get_account(doomed) is None
+    # A known id asked for under another policy is still refused.
+    with pytest.raises(LedgerError), db.transaction() as session:
+        Ledger(session).account_id("acct_rb", "merchant_pending", "EUR", normal="debit")
