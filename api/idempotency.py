@@ -55,8 +55,6 @@ from core.keyring import NONCE_BYTES, Keyring, Sealed, fingerprint_key
 from core.settings import get_settings
 from core.tasks import periodic
 
-_CLAIM_COLUMNS = ("id", "scope", "key", "fingerprint", "status", "locked_until", "created",
-                  "expires_at")  # fmt: skip
 LEASE = dt.timedelta(seconds=60)
 TAKEOVER_GRACE = dt.timedelta(seconds=2)
 """A claim younger than this is never taken over early: its request may not yet have
@@ -88,8 +86,7 @@ class IdempotencyRecord(Base):
 # no ORM bookkeeping runs either (nothing here is held in a session).
 _records = IdempotencyRecord.__table__
 _CLAIM = {
-    name: insert(_records)
-    .values({column: bindparam(column) for column in _CLAIM_COLUMNS})
+    name: insert(_records)  # the columns are the parameters' keys (see _insert_claim)
     .on_conflict_do_nothing(index_elements=["scope", "key"])
     .returning(_records.c.id)
     for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))

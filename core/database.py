@@ -216,6 +216,15 @@ Deferred = TypeVar("Deferred", bound=Callable[[Session], None])
 
 _DEFERRED = "before_commit"
 _MARKS = "before_commit_marks"
+_DROPPED_ON_ROLLBACK: set[str] = {_DEFERRED, _MARKS}
+
+
+def dropped_on_rollback(key: str) -> str:
+    """Register a ``session.info`` key that gathers what the current transaction did
+    (events emitted, accounts seen): rolling the transaction back, not a savepoint,
+    drops it. Returns ``key``."""
+    _DROPPED_ON_ROLLBACK.add(key)
+    return key
 
 
 def before_commit(session: Session, work: Callable[[Session], None]) -> None:
@@ -352,8 +361,8 @@ def _drop_deferred(session: Session, previous_transaction: Any) -> None:
         if mark is not None and _DEFERRED in session.info:
             del session.info[_DEFERRED][mark:]
     else:
-        session.info.pop(_DEFERRED, None)
-        session.info.pop(_MARKS, None)
+        for key in _DROPPED_ON_ROLLBACK:
+            session.info.pop(key, None)
 
 
 _MIGRATIONS = Path(__file__).with_name("migrations")

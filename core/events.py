@@ -18,11 +18,17 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import JSON, String, inspect, select
-from sqlalchemy.event import listens_for
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import jobs
-from core.database import Base, UTCDateTime, before_commit_once, uncontended, utcnow
+from core.database import (
+    Base,
+    UTCDateTime,
+    before_commit_once,
+    dropped_on_rollback,
+    uncontended,
+    utcnow,
+)
 from core.ids import new_id
 
 API_VERSION = "2024-06-20"
@@ -78,7 +84,7 @@ def emit(
     return event
 
 
-_EMITTED = "events_emitted"
+_EMITTED = dropped_on_rollback("events_emitted")
 
 FanOut = Callable[[Session, list[Event]], None]
 _fan_out: FanOut | None = None
@@ -113,12 +119,6 @@ def _fan_out_at_commit(session: Session) -> None:
         return
     event_ids = [event.id for event in events]
     jobs.enqueue(session, "webhooks.fan_out", f"fan_out:{event_ids[0]}", {"event_ids": event_ids})
-
-
-@listens_for(Session, "after_soft_rollback")
-def _forget_emitted(session: Session, previous_transaction: SessionTransaction) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(_EMITTED, None)
 
 
 def render(event: Event, pending_webhooks: int = 0) -> dict[str, Any]:

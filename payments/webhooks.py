@@ -2,9 +2,9 @@
 
 Events (:mod:`core.events`) are fanned out, in the transaction that emitted them, to
 every enabled endpoint that subscribes to their type, one delivery row and one job per
-endpoint, so endpoints fail and retry
-independently. Each attempt is signed exactly as Stripe signs (``Stripe-Signature:
-t=...,v1=...``) so merchants verify with ``stripe.Webhook.construct_event``, and logged.
+endpoint, so endpoints fail and retry independently. Each attempt is signed exactly as
+Stripe signs (``Stripe-Signature: t=...,v1=...``) so merchants verify with
+``stripe.Webhook.construct_event``, and logged.
 A delivery succeeds once; should a worker die between the endpoint's 2xx and recording
 it, the endpoint sees the event again, which is why receivers dedupe on the event id
 (as Stripe asks of them too).

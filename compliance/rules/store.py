@@ -247,7 +247,7 @@ def active_rule_set(session: Session) -> RuleSetVersion | None:
         if len(_active) > 16:
             _active.clear()
         _active[key] = cached
-    session.info[_SEEN] = (session.get_transaction(), cached)
+    session.info[_SEEN] = (transaction, cached)
     return cached
 
 

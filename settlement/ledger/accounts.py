@@ -17,7 +17,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.database import utcnow
+from core.database import dropped_on_rollback, utcnow
 from core.ids import new_id
 from core.money import currency_code
 
@@ -147,7 +147,7 @@ _known: weakref.WeakKeyDictionary[Engine, dict[Key, Account]] = weakref.WeakKeyD
 never change and accounts are never deleted, so the posting path (a capture's journal
 names four or five accounts) need not look them up again. Only identity is served from
 here: the totals in these records are stale by design."""
-_SEEN = "ledger_accounts_seen"
+_SEEN = dropped_on_rollback("ledger_accounts_seen")
 """``session.info`` key: accounts looked up in the current transaction, remembered once
 it commits (an account created by a transaction that rolls back never existed)."""
 _MAX_KNOWN = 100_000
@@ -178,9 +178,3 @@ def _remember_seen(session: Session) -> None:
         if len(known) > _MAX_KNOWN:
             known.clear()
         known.update(found)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_seen(session: Session, previous_transaction: object) -> None:
-    if not getattr(previous_transaction, "nested", False):
-        session.info.pop(_SEEN, None)

@@ -69,6 +69,10 @@ def new_journal_id() -> str:
     return new_id(JOURNAL_ID_PREFIX)
 
 
+def _account_key(owner: str, purpose: str, currency: str) -> account_store.Key:
+    return (owner, purpose, currency.upper() if isinstance(currency, str) else currency)
+
+
 def _target(op: Operation) -> str | None:
     if isinstance(op, PostPending | VoidPending | Expiry):
         return op.pending_id
@@ -130,10 +134,10 @@ class _Queued:
         :meth:`__call__` does and leave the commit to the caller. See
         :class:`core.database.CommittingWork`."""
         op = self.ops[0]
-        if self.done or self.journal is not None or len(self.ops) != 1:
-            self(session)
-            return False
-        transfer = planned_transfer(op, self.clock()) if isinstance(op, TransferSpec) else None
+        lone = not self.done and self.journal is None and len(self.ops) == 1
+        transfer = (
+            planned_transfer(op, self.clock()) if lone and isinstance(op, TransferSpec) else None
+        )
         if transfer is None:
             self(session)
             return False
@@ -188,7 +192,7 @@ class Ledger:
         policy = account_store.resolve_policy(
             purpose, normal, debits_must_not_exceed_credits, credits_must_not_exceed_debits
         )
-        key = (owner, purpose, currency.upper() if isinstance(currency, str) else currency)
+        key = _account_key(owner, purpose, currency)
         cached = self._accounts.get(key)
         if cached is None:
             cached = account_store.find_or_create(self.session, owner, purpose, currency, policy)
@@ -207,7 +211,7 @@ class Ledger:
         this process has seen the account committed: for postings, which need only ids.
         """
         policy = account_store.resolve_policy(purpose, normal, None, None)
-        key = (owner, purpose, currency.upper() if isinstance(currency, str) else currency)
+        key = _account_key(owner, purpose, currency)
         known = account_store.known_id(self.session, key, policy)
         if known is not None:
             return known
