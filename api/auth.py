@@ -18,7 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, AuthenticationFailed, Forbidden, InvalidRequest
-from api.keys import identify
+from api.keys import KeyIdentity, identify, remembered
 from core.accounts import get_account
 
 MERCHANT = "merchant"
@@ -93,6 +93,44 @@ def _mask(secret: str) -> str:
     return f"{secret[:8]}{'*' * 12}{secret[-4:]}" if len(secret) > 12 else "****"
 
 
+def _header_account(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    return next(
+        (v.decode("latin-1").strip() for n, v in headers if n.lower() == b"stripe-account"), None
+    )
+
+
+def _principal(
+    key: KeyIdentity, header_account: str | None, session: Session | None
+) -> Principal | None:
+    """Who acts, and on which account; ``None`` if that needs ``session`` and there is none."""
+    if key.role == MERCHANT:
+        if header_account and header_account != key.account_id:
+            raise Forbidden(
+                f"The provided key does not have access to account '{header_account}' "
+                "(or that account does not exist)."
+            )
+        return Principal(key.id, key.role, key.account_id)
+    if header_account:
+        if session is None:
+            return None
+        if get_account(session, header_account) is None:
+            raise Forbidden(
+                f"The provided key does not have access to account '{header_account}' "
+                "(or that account does not exist)."
+            )
+        return Principal(key.id, key.role, header_account)
+    return Principal(key.id, key.role, None)
+
+
+def remembered_principal(headers: list[tuple[bytes, bytes]]) -> Principal | None:
+    """The principal of a key identified moments ago, when no account has to be read
+    for it; ``None`` means :func:`authenticate_request` must answer (with the database).
+    Most requests are answered here, without a transaction or a thread."""
+    secret = _secret_from(headers)
+    key = remembered(secret) if secret else None
+    return None if key is None else _principal(key, _header_account(headers), None)
+
+
 def authenticate_request(session: Session, headers: list[tuple[bytes, bytes]]) -> Principal:
     secret = _secret_from(headers)
     if not secret:
@@ -103,24 +141,9 @@ def authenticate_request(session: Session, headers: list[tuple[bytes, bytes]]) -
     key = identify(session, secret)
     if key is None:
         raise AuthenticationFailed(f"Invalid API Key provided: {_mask(secret)}")
-    header_account = next(
-        (v.decode("latin-1").strip() for n, v in headers if n.lower() == b"stripe-account"), None
-    )
-    if key.role == MERCHANT:
-        if header_account and header_account != key.account_id:
-            raise Forbidden(
-                f"The provided key does not have access to account '{header_account}' "
-                "(or that account does not exist)."
-            )
-        return Principal(key.id, key.role, key.account_id)
-    if header_account:
-        if get_account(session, header_account) is None:
-            raise Forbidden(
-                f"The provided key does not have access to account '{header_account}' "
-                "(or that account does not exist)."
-            )
-        return Principal(key.id, key.role, header_account)
-    return Principal(key.id, key.role, None)
+    principal = _principal(key, _header_account(headers), session)
+    assert principal is not None  # a session was given
+    return principal
 
 
 def is_public(path: str, opt: dict[str, Any]) -> bool:

@@ -34,12 +34,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
     bindparam,
     delete,
+    func,
     select,
     text,
     update,
@@ -94,6 +96,15 @@ _CLAIM = {
 _HELD = select(_records.c.status, _records.c.locked_until).where(
     _records.c.id == bindparam("record_id")
 )
+_HELD_LOCKED = select(
+    _records.c.status,
+    _records.c.locked_until,
+    func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
+).where(_records.c.id == bindparam("record_id"))
+"""PostgreSQL: the claim's record read and its advisory lock taken in one statement.
+The row is read from the statement's snapshot, which may predate a takeover that
+finishes while the lock is awaited; that is safe, because :func:`complete` stores the
+response only if the lease is still this request's (the fencing token decides)."""
 _OURS = (
     (_records.c.id == bindparam("record_id"))
     & (_records.c.status == "in_flight")
@@ -272,11 +283,10 @@ def hold(session: Session, claim: Claimed) -> None:
     duplicate can tell a live request from one that died. Then it checks the claim is
     still this request's: one that was taken over must not run.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(claim.record_id)}
-        )
-    current = session.execute(_HELD, {"record_id": claim.record_id}).first()
+    held = _HELD_LOCKED if session.get_bind().dialect.name == "postgresql" else _HELD
+    current = session.execute(
+        held, {"record_id": claim.record_id, "key": _lock_key(claim.record_id)}
+    ).first()
     if current is None or current.status != "in_flight" or current.locked_until != claim.lease:
         raise LeaseLost(claim.record_id)
 

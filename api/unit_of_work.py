@@ -33,7 +33,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.orm import Session
 
 from api import forms, idempotency, rate_limit
-from api.auth import Principal, authenticate_request, is_public
+from api.auth import Principal, authenticate_request, is_public, remembered_principal
 from api.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
 from core.database import Database, is_retryable
 from core.events import current_request
@@ -261,9 +261,11 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 body, params = raw, {"sha256": hashlib.sha256(raw).hexdigest()}
             else:
                 body, params = normalise_body(scope, raw)
-            principal = (
-                None if public else await anyio.to_thread.run_sync(self._authenticate, scope)
-            )
+            principal = None
+            if not public:
+                principal = remembered_principal(scope.get("headers", [])) or (
+                    await anyio.to_thread.run_sync(self._authenticate, scope)
+                )
             if principal is not None and self.rate_limiter is not None:
                 await self.rate_limiter.admit(principal.key_id, principal.role)
         except ApiError as api_error:
@@ -280,16 +282,20 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
                 return
             fingerprint = idempotency.fingerprint(scope["method"], scope["path"], params)
-            outcome = await anyio.to_thread.run_sync(self._claim, principal, key, fingerprint)
+            outcome, begun = await anyio.to_thread.run_sync(
+                self._claim, principal, key, fingerprint
+            )
             refusal = _idempotency_refusal(outcome, key)
             if refusal is not None:
                 await refusal.send_to(send)
                 return
             assert isinstance(outcome, idempotency.Claimed)
             claim = outcome
+        else:
+            begun = None
 
         try:
-            response = await self._run(scope, body, claim, next_app)
+            response = await self._run(scope, body, claim, next_app, begun)
         except BaseException:
             if claim:
                 await anyio.to_thread.run_sync(self._release, claim)
@@ -297,9 +303,16 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         await response.send_to(send)
 
     async def _run(
-        self, scope: Scope, body: bytes, claim: idempotency.Claimed | None, next_app: ASGIApp
+        self,
+        scope: Scope,
+        body: bytes,
+        claim: idempotency.Claimed | None,
+        next_app: ASGIApp,
+        begun: Session | None,
     ) -> Response:
-        """Run the handler in a transaction; run it again if the transaction lost a race."""
+        """Run the handler in a transaction; run it again if the transaction lost a race.
+
+        ``begun`` is the first attempt's session when the claim already opened it."""
         state = scope["state"]
         write = scope["method"] in WRITE_METHODS
         for attempt in range(1, ATTEMPTS + 1):
@@ -308,10 +321,15 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             write = write or attempt > 1
             state.pop("exception", None)
             state.pop("keep_changes", None)
-            try:
-                session = await anyio.to_thread.run_sync(partial(self._begin, claim, write=write))
-            except idempotency.LeaseLost:
-                return _taken_over(_header(scope, b"idempotency-key"))
+            if attempt == 1 and begun is not None:
+                session = begun
+            else:
+                try:
+                    session = await anyio.to_thread.run_sync(
+                        partial(self._begin, claim, write=write)
+                    )
+                except idempotency.LeaseLost:
+                    return _taken_over(_header(scope, b"idempotency-key"))
             current_request.set((state.get("request_id"), _header(scope, b"idempotency-key")))
             state["session"] = session
             response = Response()
@@ -352,12 +370,22 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         with self.db.transaction(write=False) as session:
             return authenticate_request(session, scope.get("headers", []))
 
-    def _claim(self, principal: Principal, key: str, fingerprint: str) -> idempotency.Outcome:
-        return self.db.run(
+    def _claim(
+        self, principal: Principal, key: str, fingerprint: str
+    ) -> tuple[idempotency.Outcome, Session | None]:
+        """Claim the key (its own transaction) and, once claimed, begin the request's
+        session holding it: one thread hop for both."""
+        outcome = self.db.run(
             lambda s: idempotency.claim(
                 s, principal.idempotency_scope, key, fingerprint, self.idempotency_ttl
             )
         )
+        if not isinstance(outcome, idempotency.Claimed):
+            return outcome, None
+        try:
+            return outcome, self._begin(outcome, write=True)
+        except idempotency.LeaseLost:
+            return outcome, None  # taken over already: the first attempt finds out again
 
     def _release(self, claim: idempotency.Claimed) -> None:
         self.db.run(lambda s: idempotency.release(s, claim))

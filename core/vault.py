@@ -88,7 +88,10 @@ def reveal(
     session: Session, keyring: Keyring, token: str, *, kind: SecretKind | None = None
 ) -> str:
     """The plain secret behind ``token`` — for processor adapters only; never log it."""
-    entry = session.get(VaultEntry, token)
+    # No autoflush: :func:`store` writes an entry at once, so nothing pending in the
+    # session can change this read, and the caller's pending changes stay batched.
+    with session.no_autoflush:
+        entry = session.get(VaultEntry, token)
     if entry is None:
         raise VaultError(f"no vault entry {token!r}")
     if kind is not None and entry.kind != kind:

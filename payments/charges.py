@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
@@ -91,9 +91,19 @@ def open_charge(
         decline_code=decline.decline_code if decline else None,
         created=utcnow(),
     )
-    session.add(charge)
-    session.flush()
+    session.add(charge)  # written by the transaction's next flush
     return charge
+
+
+def with_method(session: Session, charge_id: str) -> tuple[Charge, PaymentMethod | None] | None:
+    """The charge and the method it was paid with, read by one statement (a capture
+    books with both)."""
+    row = session.execute(
+        select(Charge, PaymentMethod)
+        .outerjoin(PaymentMethod, PaymentMethod.id == Charge.payment_method_id)
+        .where(Charge.id == charge_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def render(charge: Charge) -> dict[str, Any]:

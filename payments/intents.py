@@ -150,6 +150,18 @@ def find(session: Session, account_id: str | None, intent_id: str, *, lock: bool
     return intent
 
 
+def find_with_account(session: Session, intent_id: str) -> tuple[PaymentIntent, Account] | None:
+    """The intent, locked for a change, and its merchant's account, in one statement
+    (only the intent's row is locked: the account is read, as a separate lookup would)."""
+    row = session.execute(
+        select(PaymentIntent, Account)
+        .join(Account, Account.id == PaymentIntent.account_id)
+        .where(PaymentIntent.id == intent_id)
+        .with_for_update(of=PaymentIntent)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def by_rail_reference(session: Session, reference: str, *, lock: bool = True):
     query = select(PaymentIntent).where(PaymentIntent.rail_reference == reference)
     if lock:
@@ -171,7 +183,9 @@ def _check_types(types: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
-def create(ctx: Context, new: NewIntent) -> PaymentIntent:
+def create(ctx: Context, new: NewIntent, *, method: PaymentMethod | None = None) -> PaymentIntent:
+    """A new intent; ``method`` is one the caller made for it in this transaction
+    (``payment_method_data``), attached without looking it up again."""
     try:
         currency = currency_code(new.currency)
     except ValueError as exc:
@@ -201,17 +215,19 @@ def create(ctx: Context, new: NewIntent) -> PaymentIntent:
         created=utcnow(),
     )
     ctx.session.add(intent)
-    ctx.session.flush()
-    if new.payment_method:
+    if method is not None:
+        _attach(ctx, intent, method)
+    elif new.payment_method:
         _attach(ctx, intent, new.payment_method)
     emit_intent(ctx.session, intent, "payment_intent.created")
     return intent
 
 
-def _attach(ctx: Context, intent: PaymentIntent, method_id: str) -> PaymentMethod:
-    method = payment_methods.resolve(
-        ctx.session, ctx.settings, ctx.account.id, method_id, param="payment_method"
-    )
+def _attach(ctx: Context, intent: PaymentIntent, method: str | PaymentMethod) -> PaymentMethod:
+    if isinstance(method, str):
+        method = payment_methods.resolve(
+            ctx.session, ctx.settings, ctx.account.id, method, param="payment_method"
+        )
     if method.type not in intent.payment_method_types:
         raise PaymentError(
             f"The PaymentMethod provided ({method.type}) is not allowed for this PaymentIntent. "
@@ -276,8 +292,7 @@ def confirm(
     return_url: str | None = None,
 ) -> PaymentIntent:
     """Confirm: check compliance, then ask the rail for the money."""
-    if payment_method:
-        _attach(ctx, intent, payment_method)
+    attached = _attach(ctx, intent, payment_method) if payment_method else None
     if intent.payment_method_id is None:
         raise PaymentError(
             "You cannot confirm this PaymentIntent because it's missing a payment method. "
@@ -285,11 +300,11 @@ def confirm(
             param="payment_method",
             code="payment_intent_unexpected_state",
         )
-    intent.status = next_status(intent.status, E.CONFIRM)
-    intent.attempt += 1
-    intent.return_url = return_url or intent.return_url
-    intent.last_payment_error = None
-    method = method_of(ctx, intent)
+    confirming = next_status(intent.status, E.CONFIRM)
+    # The method, the quote and the compliance verdict are read before the intent
+    # changes, so that their queries have no changed intent to flush first: the intent
+    # is written once, by the transaction's last flush.
+    method = attached or method_of(ctx, intent)
     if intent.fx_quote_id:
         booking.lock_quote(
             ctx.session,
@@ -299,6 +314,10 @@ def confirm(
             currency=intent.currency,
         )
     verdict = evaluate(ctx.session, _facts(intent, method))
+    intent.status = confirming
+    intent.attempt += 1
+    intent.return_url = return_url or intent.return_url
+    intent.last_payment_error = None
     if verdict.decision == "review":
         intent.status = next_status(intent.status, E.REVIEW_HOLD)
         intent.review_id = verdict.review_id
@@ -507,9 +526,10 @@ def capture(ctx: Context, intent: PaymentIntent, amount_to_capture: int | None) 
     rail = rail_named(intent.rail or "", ctx.settings)
     auth = Authorisation.from_dict(intent.authorisation or {})
     rail.capture(auth, amount, attempt=intent.attempt)
-    charge = ctx.session.get(Charge, intent.latest_charge_id)
-    assert charge is not None
-    book_capture(ctx, intent, charge, method_of(ctx, intent), amount, from_hold=True)
+    found = charge_records.with_method(ctx.session, intent.latest_charge_id or "")
+    assert found is not None
+    charge, method = found
+    book_capture(ctx, intent, charge, method, amount, from_hold=True)
     intent.status = next_status(intent.status, E.CAPTURE)
     intent.capture_before = None
     _emit_charge(ctx.session, charge, "charge.captured")

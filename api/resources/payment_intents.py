@@ -157,17 +157,28 @@ class IntentCancel(Request):
     ) = None
 
 
-def _context(session: Session, principal: Principal, account_id: str) -> Context:
+def _context(session: Session, account_id: str) -> Context:
     account = get_account(session, account_id)
     assert account is not None
     return Context(session, get_settings(), account)
 
 
-def _find(session: Session, principal: Principal, intent_id: str, *, lock: bool = False):
-    intent = intents.find(session, None, intent_id, lock=lock)
+def _find(session: Session, principal: Principal, intent_id: str):
+    intent = intents.find(session, None, intent_id)
     if intent is None or not principal.owns(intent.account_id):
         raise NotFound("payment_intent", intent_id)
     return intent
+
+
+def _find_to_change(
+    session: Session, principal: Principal, intent_id: str
+) -> tuple[PaymentIntent, Context]:
+    """The intent, locked, and the context of its merchant (read with it)."""
+    found = intents.find_with_account(session, intent_id)
+    if found is None or not principal.owns(found[0].account_id):
+        raise NotFound("payment_intent", intent_id)
+    intent, account = found
+    return intent, Context(session, get_settings(), account)
 
 
 def render(session: Session, intent: PaymentIntent, expand: list[str]) -> dict[str, Any]:
@@ -202,15 +213,15 @@ class PaymentIntentController(Controller):
         principal: PrincipalDep,
         expand: ExpandDep,
     ) -> dict[str, Any]:
-        ctx = _context(session, principal, principal.require_account())
-        method_id = data.payment_method
+        ctx = _context(session, principal.require_account())
+        method = None
         if data.payment_method_data is not None:
-            if method_id:
+            if data.payment_method:
                 raise InvalidRequest(
                     "Provide payment_method or payment_method_data, not both.",
                     param="payment_method_data",
                 )
-            method_id = create_method(session, ctx.account.id, data.payment_method_data).id
+            method = create_method(session, ctx.account.id, data.payment_method_data)
         intent = intents.create(
             ctx,
             NewIntent(
@@ -218,7 +229,7 @@ class PaymentIntentController(Controller):
                 currency=data.currency,
                 capture_method=data.capture_method,
                 payment_method_types=_types(data),
-                payment_method=method_id,
+                payment_method=data.payment_method,
                 description=data.description,
                 metadata=data.metadata,
                 receipt_email=data.receipt_email,
@@ -226,6 +237,7 @@ class PaymentIntentController(Controller):
                 payer=msgspec.to_builtins(data.payer) if data.payer else None,
                 fx_quote=data.fx_quote,
             ),
+            method=method,
         )
         if data.confirm:
             intents.confirm(ctx, intent, return_url=data.return_url)
@@ -287,7 +299,7 @@ class PaymentIntentController(Controller):
         principal: PrincipalDep,
         expand: ExpandDep,
     ) -> dict[str, Any]:
-        intent = _find(session, principal, intent_id, lock=True)
+        intent, ctx = _find_to_change(session, principal, intent_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         if "payer" in changes:
             changes["payer"] = msgspec.to_builtins(data.payer)
@@ -295,7 +307,7 @@ class PaymentIntentController(Controller):
             changes["metadata"] = merge_metadata(intent.metadata_, data.metadata)
         if data.capture_method is not None:
             changes["capture_method"] = "manual" if data.capture_method == "manual" else "automatic"
-        intents.update(_context(session, principal, intent.account_id), intent, changes)
+        intents.update(ctx, intent, changes)
         return render(session, intent, expand)
 
     @post("/{intent_id:str}/confirm", status_code=200, sync_to_thread=True)
@@ -307,8 +319,7 @@ class PaymentIntentController(Controller):
         principal: PrincipalDep,
         expand: ExpandDep,
     ) -> dict[str, Any]:
-        intent = _find(session, principal, intent_id, lock=True)
-        ctx = _context(session, principal, intent.account_id)
+        intent, ctx = _find_to_change(session, principal, intent_id)
         method_id = data.payment_method
         if data.payment_method_data is not None:
             method_id = create_method(session, ctx.account.id, data.payment_method_data).id
@@ -326,12 +337,10 @@ class PaymentIntentController(Controller):
         principal: PrincipalDep,
         expand: ExpandDep,
     ) -> dict[str, Any]:
-        intent = _find(session, principal, intent_id, lock=True)
+        intent, ctx = _find_to_change(session, principal, intent_id)
         if data.metadata is not None:
             intent.metadata_ = merge_metadata(intent.metadata_, data.metadata)
-        intents.capture(
-            _context(session, principal, intent.account_id), intent, data.amount_to_capture
-        )
+        intents.capture(ctx, intent, data.amount_to_capture)
         return render(session, intent, expand)
 
     @post("/{intent_id:str}/cancel", status_code=200, sync_to_thread=True)
@@ -343,8 +352,6 @@ class PaymentIntentController(Controller):
         principal: PrincipalDep,
         expand: ExpandDep,
     ) -> dict[str, Any]:
-        intent = _find(session, principal, intent_id, lock=True)
-        intents.cancel(
-            _context(session, principal, intent.account_id), intent, data.cancellation_reason
-        )
+        intent, ctx = _find_to_change(session, principal, intent_id)
+        intents.cancel(ctx, intent, data.cancellation_reason)
         return render(session, intent, expand)
