@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -29,9 +29,9 @@ class Page:
 
 
 def page_params(
-    limit: Annotated[int, Parameter(ge=1, le=100, description="1 to 100, default 10")] = 10,
-    starting_after: Annotated[str | None, Parameter(max_length=255)] = None,
-    ending_before: Annotated[str | None, Parameter(max_length=255)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100, description="1 to 100, default 10")] = 10,
+    starting_after: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    ending_before: Annotated[str | None, QueryParameter(max_length=255)] = None,
 ) -> Page:
     # An empty cursor ("starting_after=") is no cursor, as in Stripe's API.
     starting_after, ending_before = starting_after or None, ending_before or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
@@ -54,9 +54,9 @@ class BalanceTransactionController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        type_: Annotated[str | None, Parameter(query="type", max_length=40)] = None,
-        source: Annotated[str | None, Parameter(max_length=40)] = None,
-        currency: Annotated[str | None, Parameter(max_length=3)] = None,
+        type_: Annotated[str | None, QueryParameter(name="type", max_length=40)] = None,
+        source: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        currency: Annotated[str | None, QueryParameter(max_length=3)] = None,
     ) -> dict[str, Any]:
         where = owned(BalanceTransaction.account_id, principal)
         if type_:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ADMIN, FINANCE, MERCHANT, Principal, roles
 from api.context import PrincipalDep, SessionDep
@@ -66,7 +66,7 @@ class EventController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        type_: Annotated[str | None, Parameter(query="type", max_length=80)] = None,
+        type_: Annotated[str | None, QueryParameter(name="type", max_length=80)] = None,
     ) -> dict[str, Any]:
         where = owned(Event.account_id, principal)
         if type_:

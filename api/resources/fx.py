@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ADMIN, COMPLIANCE, FINANCE, MERCHANT, roles
 from api.context import PrincipalDep, SessionDep
@@ -60,8 +60,8 @@ def _decimal_text(value: Any) -> str:
 )
 def fx_rates(
     session: SessionDep,
-    base: Annotated[str, Parameter(min_length=3, max_length=3)] = "eur",
-    date: Annotated[dt.date | None, Parameter(description="YYYY-MM-DD; default today")] = None,
+    base: Annotated[str, QueryParameter(min_length=3, max_length=3)] = "eur",
+    date: Annotated[dt.date | None, QueryParameter(description="YYYY-MM-DD; default today")] = None,
 ) -> dict[str, Any]:
     try:
         base_code = currency_code(base)

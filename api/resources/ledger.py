@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from api.auth import ADMIN, FINANCE, roles
 from api.context import SessionDep
 from api.pagination import PAGE, PageDep, list_object
 from settlement.ledger import Account, Ledger, Transfer, verify
 
-Filter = Annotated[str | None, Parameter(max_length=120)]
+Filter = Annotated[str | None, QueryParameter(max_length=120)]
 
 
 def render_account(account: Account) -> dict[str, Any]:

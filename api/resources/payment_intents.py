@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, get, post
 from litestar import Request as LitestarRequest
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.orm import Session
 
 from api.auth import ADMIN, COMPLIANCE, FINANCE, MERCHANT, Principal, roles
@@ -251,7 +251,7 @@ class PaymentIntentController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        status: Annotated[str | None, Parameter(max_length=40)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> dict[str, Any]:
         where = owned(PaymentIntent.account_id, principal)
         if status:
@@ -274,7 +274,7 @@ class PaymentIntentController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         expand: ExpandDep,
-        locale: Annotated[str | None, Parameter(max_length=35)] = None,
+        locale: Annotated[str | None, QueryParameter(max_length=35)] = None,
     ) -> dict[str, Any]:
         """``locale=`` or ``Accept-Language`` adds ``last_payment_error.decline_message``:
         the decline explained in the payer's language (``code`` stays stable)."""

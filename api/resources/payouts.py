@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
 from api.context import PrincipalDep, SessionDep
@@ -82,7 +82,7 @@ class PayoutController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        status: Annotated[str | None, Parameter(max_length=20)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> dict[str, Any]:
         where = owned(Payout.account_id, principal)
         if status:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.params import FromPath
+from litestar.params import FromPath, RawBody
 
 from api.auth import PUBLIC
 from api.context import SessionDep
@@ -32,7 +32,7 @@ def _receive(session: Any, rail: str, headers: dict[str, str], body: bytes) -> d
 @post(
     "/v1/webhooks/stripe", opt=RAW, status_code=200, sync_to_thread=True, tags=["provider webhooks"]
 )
-def stripe_webhook(request: Request[Any, Any, Any], session: SessionDep, body: bytes) -> dict:
+def stripe_webhook(request: Request[Any, Any, Any], session: SessionDep, body: RawBody) -> dict:
     return _receive(session, "stripe", dict(request.headers), body)
 
 
@@ -44,7 +44,7 @@ def stripe_webhook(request: Request[Any, Any, Any], session: SessionDep, body: b
     tags=["provider webhooks"],
 )
 def wallet_webhook(
-    provider: FromPath[str], request: Request[Any, Any, Any], session: SessionDep, body: bytes
+    provider: FromPath[str], request: Request[Any, Any, Any], session: SessionDep, body: RawBody
 ) -> dict:
     if provider not in WALLET_PROVIDERS:
         return Response(
@@ -66,7 +66,7 @@ def wallet_webhook(
     sync_to_thread=True,
     tags=["provider webhooks"],
 )
-def bank_webhook(request: Request[Any, Any, Any], session: SessionDep, body: bytes) -> dict:
+def bank_webhook(request: Request[Any, Any, Any], session: SessionDep, body: RawBody) -> dict:
     return _receive(session, "bank_transfer", dict(request.headers), body)
 
 

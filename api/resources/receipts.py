@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 
 from api import receipts
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
@@ -21,8 +21,8 @@ from i18n.receipts import MEDIA_TYPES, render_receipt
 from payments import intents, refunds
 
 Format = Literal["txt", "html", "pdf"]
-Locale = Annotated[str | None, Parameter(max_length=35)]
-Timezone = Annotated[str, Parameter(max_length=64)]
+Locale = Annotated[str | None, QueryParameter(max_length=35)]
+Timezone = Annotated[str, QueryParameter(max_length=64)]
 
 
 def _render(
@@ -59,7 +59,7 @@ def payment_receipt(
     session: SessionDep,
     principal: PrincipalDep,
     locale: Locale = None,
-    format_: Annotated[Format, Parameter(query="format")] = "html",
+    format_: Annotated[Format, QueryParameter(name="format")] = "html",
     timezone: Timezone = "UTC",
 ) -> Response[bytes]:
     intent = intents.find(session, None, intent_id)
@@ -81,7 +81,7 @@ def refund_receipt(
     session: SessionDep,
     principal: PrincipalDep,
     locale: Locale = None,
-    format_: Annotated[Format, Parameter(query="format")] = "html",
+    format_: Annotated[Format, QueryParameter(name="format")] = "html",
     timezone: Timezone = "UTC",
 ) -> Response[bytes]:
     refund = refunds.find(session, None, refund_id)

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, JSONBody, Parameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from api.auth import ADMIN, FINANCE, Principal, roles
 from api.context import PrincipalDep, SessionDep
@@ -100,9 +100,9 @@ class ReconciliationController(Controller):
         self,
         session: SessionDep,
         page: PageDep,
-        status: Annotated[Literal["open", "resolved"] | None, Parameter()] = "open",
-        source: Annotated[str | None, Parameter(max_length=64)] = None,
-        currency: Annotated[str | None, Parameter(max_length=3)] = None,
+        status: Annotated[Literal["open", "resolved"] | None, QueryParameter()] = "open",
+        source: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        currency: Annotated[str | None, QueryParameter(max_length=3)] = None,
     ) -> dict[str, Any]:
         rows, has_more = list_breaks(
             session,
@@ -118,8 +118,8 @@ class ReconciliationController(Controller):
     def report(
         self,
         session: SessionDep,
-        date: Annotated[dt.date | None, Parameter(description="YYYY-MM-DD")] = None,
-        format_: Annotated[Literal["json", "csv"], Parameter(query="format")] = "json",
+        date: Annotated[dt.date | None, QueryParameter(description="YYYY-MM-DD")] = None,
+        format_: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
         """Per currency: ledger vs statement balance, explained by open breaks."""
         day = date or dt.datetime.now(dt.UTC).date()

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
 from api.context import PrincipalDep, SessionDep
@@ -75,8 +75,8 @@ class RefundController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        payment_intent: Annotated[Id | None, Parameter()] = None,
-        charge: Annotated[Id | None, Parameter()] = None,
+        payment_intent: Annotated[Id | None, QueryParameter()] = None,
+        charge: Annotated[Id | None, QueryParameter()] = None,
     ) -> dict[str, Any]:
         where = owned(Refund.account_id, principal)
         if payment_intent:

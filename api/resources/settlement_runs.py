@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from api.auth import ADMIN, FINANCE, MERCHANT, roles
@@ -33,7 +33,7 @@ def _run_error(exc: SettlementRunError) -> InvalidRequest:
 
 
 class RunCreate(Request):
-    account: Annotated[str, Parameter(max_length=40)]
+    account: Annotated[str, QueryParameter(max_length=40)]
     as_of: int
     """The cut-off, as Unix seconds: everything due up to it is settled."""
     currency: CurrencyCode | None = None
@@ -62,7 +62,7 @@ class SettlementRunController(Controller):
         session: SessionDep,
         principal: PrincipalDep,
         page: PageDep,
-        account: Annotated[str | None, Parameter(max_length=40)] = None,
+        account: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> dict[str, Any]:
         where = owned(SettlementRun.account_id, principal)
         if account:
@@ -96,7 +96,7 @@ class SettlementRunController(Controller):
         run_id: FromPath[str],
         session: SessionDep,
         principal: PrincipalDep,
-        format_: Annotated[Literal["json", "csv"], Parameter(query="format")] = "json",
+        format_: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[bytes]:
         """Every payment, refund, fee, FX rate and net in the run, as CSV or JSON."""
         run = get_run(session, run_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, post
+from litestar.params import RawBody
 from litestar.testing import TestClient
 
 from api.auth import PUBLIC
@@ -90,12 +91,12 @@ def test_a_body_at_the_limit_is_read_and_judged_on_its_content(
 
 
 @post("/upload", opt={**PUBLIC, "upload": True}, status_code=200)
-async def _upload(body: bytes) -> dict[str, int]:
+async def _upload(body: RawBody) -> dict[str, int]:
     return {"received": len(body)}
 
 
 @post("/small", opt=PUBLIC, status_code=200)
-async def _small(body: bytes) -> dict[str, int]:
+async def _small(body: RawBody) -> dict[str, int]:
     return {"received": len(body)}
 
 
