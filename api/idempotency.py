@@ -283,10 +283,13 @@ def hold(session: Session, claim: Claimed) -> None:
     duplicate can tell a live request from one that died. Then it checks the claim is
     still this request's: one that was taken over must not run.
     """
-    held = _HELD_LOCKED if session.get_bind().dialect.name == "postgresql" else _HELD
-    current = session.execute(
-        held, {"record_id": claim.record_id, "key": _lock_key(claim.record_id)}
-    ).first()
+    if session.get_bind().dialect.name == "postgresql":
+        held = session.execute(
+            _HELD_LOCKED, {"record_id": claim.record_id, "key": _lock_key(claim.record_id)}
+        )
+    else:
+        held = session.execute(_HELD, {"record_id": claim.record_id})
+    current = held.first()
     if current is None or current.status != "in_flight" or current.locked_until != claim.lease:
         raise LeaseLost(claim.record_id)
 

@@ -112,23 +112,25 @@ _identities: dict[str, tuple[float, KeyIdentity]] = {}
 _identities_lock = threading.Lock()
 
 
+def _recall(digest: str) -> KeyIdentity | None:
+    with _identities_lock:
+        cached = _identities.get(digest)
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
 def remembered(secret: str) -> KeyIdentity | None:
     """The key's identity if :func:`identify` found it moments ago (no database needed)."""
-    if not secret.startswith(KEY_PREFIX):
-        return None
-    with _identities_lock:
-        cached = _identities.get(hash_secret(secret))
-    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+    return _recall(hash_secret(secret)) if secret.startswith(KEY_PREFIX) else None
 
 
 def identify(session: Session, secret: str) -> KeyIdentity | None:
     """:func:`authenticate`, remembered briefly: most requests then need no lookup at all."""
     if not secret.startswith(KEY_PREFIX):
         return None
-    known = remembered(secret)
+    digest = hash_secret(secret)
+    known = _recall(digest)
     if known is not None:
         return known
-    digest = hash_secret(secret)
     now = time.monotonic()
     key = authenticate(session, secret)
     if key is None:

@@ -275,6 +275,7 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         scope["state"]["params"] = params
 
         claim: idempotency.Claimed | None = None
+        begun: Session | None = None
         key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
         if key is not None and principal is not None:
             if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
@@ -291,8 +292,6 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 return
             assert isinstance(outcome, idempotency.Claimed)
             claim = outcome
-        else:
-            begun = None
 
         try:
             response = await self._run(scope, body, claim, next_app, begun)

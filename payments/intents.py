@@ -127,7 +127,9 @@ class NewIntent:
     currency: str
     capture_method: str = "automatic"
     payment_method_types: tuple[str, ...] = ("card",)
-    payment_method: str | None = None
+    payment_method: str | PaymentMethod | None = None
+    """An id to resolve, or a method the caller made in this transaction (attached
+    without being read back)."""
     description: str | None = None
     metadata: dict[str, str] | None = None
     receipt_email: str | None = None
@@ -183,9 +185,7 @@ def _check_types(types: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
-def create(ctx: Context, new: NewIntent, *, method: PaymentMethod | None = None) -> PaymentIntent:
-    """A new intent; ``method`` is one the caller made for it in this transaction
-    (``payment_method_data``), attached without looking it up again."""
+def create(ctx: Context, new: NewIntent) -> PaymentIntent:
     try:
         currency = currency_code(new.currency)
     except ValueError as exc:
@@ -215,9 +215,7 @@ def create(ctx: Context, new: NewIntent, *, method: PaymentMethod | None = None)
         created=utcnow(),
     )
     ctx.session.add(intent)
-    if method is not None:
-        _attach(ctx, intent, method)
-    elif new.payment_method:
+    if new.payment_method:
         _attach(ctx, intent, new.payment_method)
     emit_intent(ctx.session, intent, "payment_intent.created")
     return intent
@@ -288,7 +286,7 @@ def confirm(
     ctx: Context,
     intent: PaymentIntent,
     *,
-    payment_method: str | None = None,
+    payment_method: str | PaymentMethod | None = None,
     return_url: str | None = None,
 ) -> PaymentIntent:
     """Confirm: check compliance, then ask the rail for the money."""

@@ -33,6 +33,7 @@ from payments import charges, intents
 from payments.charges import Charge
 from payments.intent_state import IntentStateError
 from payments.intents import Context, NewIntent, PaymentDeclined, PaymentError, PaymentIntent
+from payments.methods import PaymentMethod
 from payments.rails.base import RailError, RetryableRailError
 
 MethodType = Literal["card", "alipay", "wechat_pay", "paypal", "bank_transfer"]
@@ -214,9 +215,9 @@ class PaymentIntentController(Controller):
         expand: ExpandDep,
     ) -> dict[str, Any]:
         ctx = _context(session, principal.require_account())
-        method = None
+        method: str | PaymentMethod | None = data.payment_method
         if data.payment_method_data is not None:
-            if data.payment_method:
+            if method:
                 raise InvalidRequest(
                     "Provide payment_method or payment_method_data, not both.",
                     param="payment_method_data",
@@ -229,7 +230,7 @@ class PaymentIntentController(Controller):
                 currency=data.currency,
                 capture_method=data.capture_method,
                 payment_method_types=_types(data),
-                payment_method=data.payment_method,
+                payment_method=method,
                 description=data.description,
                 metadata=data.metadata,
                 receipt_email=data.receipt_email,
@@ -237,7 +238,6 @@ class PaymentIntentController(Controller):
                 payer=msgspec.to_builtins(data.payer) if data.payer else None,
                 fx_quote=data.fx_quote,
             ),
-            method=method,
         )
         if data.confirm:
             intents.confirm(ctx, intent, return_url=data.return_url)
@@ -320,12 +320,12 @@ class PaymentIntentController(Controller):
         expand: ExpandDep,
     ) -> dict[str, Any]:
         intent, ctx = _find_to_change(session, principal, intent_id)
-        method_id = data.payment_method
+        method: str | PaymentMethod | None = data.payment_method
         if data.payment_method_data is not None:
-            method_id = create_method(session, ctx.account.id, data.payment_method_data).id
+            method = create_method(session, ctx.account.id, data.payment_method_data)
         if data.receipt_email:
             intent.receipt_email = data.receipt_email
-        intents.confirm(ctx, intent, payment_method=method_id, return_url=data.return_url)
+        intents.confirm(ctx, intent, payment_method=method, return_url=data.return_url)
         return render(session, intent, expand)
 
     @post("/{intent_id:str}/capture", status_code=200, sync_to_thread=True)
