@@ -245,6 +245,11 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         self.db = db
         self.idempotency_ttl = dt.timedelta(seconds=settings.idempotency_ttl_seconds)
         self.rate_limiter = rate_limit.from_settings(settings)
+        # Admission: a process that runs more transactions at once than it has CPU for
+        # only stretches each one, and with it every row lock it holds (a merchant's
+        # balance, the audit chain's head), so concurrent payments queue on those locks
+        # instead. Waiting here, on the event loop and in arrival order, costs nothing.
+        self.admission = anyio.Semaphore(max(1, settings.transactions_per_worker))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
@@ -274,32 +279,47 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         scope["state"]["principal"] = principal
         scope["state"]["params"] = params
 
+        key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
+        if (
+            key is not None
+            and principal is not None
+            and not 0 < len(key) <= idempotency.MAX_KEY_LENGTH
+        ):
+            message = "Idempotency-Key must be 1 to 255 characters."
+            await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
+            return
+        async with self.admission:
+            response = await self._claim_and_run(scope, body, params, principal, key, next_app)
+        await response.send_to(send)
+
+    async def _claim_and_run(
+        self,
+        scope: Scope,
+        body: bytes,
+        params: Any,
+        principal: Principal | None,
+        key: str | None,
+        next_app: ASGIApp,
+    ) -> Response:
+        """Claim the Idempotency-Key (or answer from it), then run the request."""
         claim: idempotency.Claimed | None = None
         begun: Session | None = None
-        key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
         if key is not None and principal is not None:
-            if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
-                message = "Idempotency-Key must be 1 to 255 characters."
-                await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
-                return
             fingerprint = idempotency.fingerprint(scope["method"], scope["path"], params)
             outcome, begun = await anyio.to_thread.run_sync(
                 self._claim, principal, key, fingerprint
             )
             refusal = _idempotency_refusal(outcome, key)
             if refusal is not None:
-                await refusal.send_to(send)
-                return
+                return refusal
             assert isinstance(outcome, idempotency.Claimed)
             claim = outcome
-
         try:
-            response = await self._run(scope, body, claim, next_app, begun)
+            return await self._run(scope, body, claim, next_app, begun)
         except BaseException:
             if claim:
                 await anyio.to_thread.run_sync(self._release, claim)
             raise
-        await response.send_to(send)
 
     async def _run(
         self,

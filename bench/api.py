@@ -50,6 +50,7 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project's own modules are imported inside functions
 
+from bench import cpu_share  # noqa: E402
 from bench.postgres import ensure_database  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
@@ -65,6 +66,8 @@ class Sample:
     latencies: list[float] = field(default_factory=list)
     payments: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    """The client process's own CPU time over the phase, all its threads."""
 
 
 def _free_port() -> int:
@@ -195,6 +198,7 @@ def _bare_loop(base: str, key: str, deadline: float, sample: Sample, lock: threa
 
 
 def _client_process(kind: str, base: str, key: str, threads: int, seconds: float) -> Sample:
+    started = time.process_time()
     sample = Sample()
     lock = threading.Lock()
     loop = _payment_loop if kind == "payments" else _bare_loop
@@ -207,6 +211,7 @@ def _client_process(kind: str, base: str, key: str, threads: int, seconds: float
         worker.start()
     for worker in workers:
         worker.join()
+    sample.cpu_seconds = time.process_time() - started
     return sample
 
 
@@ -219,24 +224,40 @@ class Phase:
     p50: float
     p99: float
     errors: dict[str, int]
+    cpu: cpu_share.Share
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds
 
+    def cpu_ms(self, seconds: float | None) -> str:
+        """CPU milliseconds per request, or '?' where it could not be read."""
+        return (
+            "?" if seconds is None or not self.requests else f"{seconds / self.requests * 1000:.2f}"
+        )
+
 
 def _run_phase(
-    kind: str, base: str, key: str, clients: int, processes: int, seconds: float
+    kind: str,
+    base: str,
+    key: str,
+    clients: int,
+    processes: int,
+    seconds: float,
+    server: list[int],
 ) -> Phase:
+    """Drive ``clients`` for ``seconds``; ``server`` are the pids whose process trees serve."""
     processes = max(1, min(processes, clients))
     split = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     context = multiprocessing.get_context("spawn")
-    started = time.monotonic()
     with context.Pool(processes) as pool:
+        before = cpu_share.read(server)
+        started = time.monotonic()
         results = pool.starmap(
             _client_process, [(kind, base, key, threads, seconds) for threads in split]
         )
-    elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started
+        after = cpu_share.read(server)
     latencies = sorted(x for sample in results for x in sample.latencies)
     errors: dict[str, int] = {}
     for sample in results:
@@ -251,6 +272,7 @@ def _run_phase(
         quantiles[49],
         quantiles[98],
         errors,
+        cpu_share.Share.between(before, after, sum(sample.cpu_seconds for sample in results)),
     )
 
 
@@ -305,6 +327,37 @@ def _check_books(url: str, account_id: str, payments: int) -> list[str]:
     return problems
 
 
+def _print_cpu(payments: Phase, bare: Phase) -> None:
+    """CPU per request by where it was spent, and what the throughput target leaves.
+
+    Both phases share the machine's cores with their clients and the database, so the
+    target (payment requests/s >= 20% of bare requests/s) amounts to: a payment request
+    may cost at most 5x the CPU a bare request costs, clients and database included."""
+    table = Table(title="CPU per request, ms (all processes on this machine)")
+    for column in ("phase", "clients", "server", "PostgreSQL", "all"):
+        table.add_column(column, justify="right")
+    for name, phase in (("create+confirm+capture", payments), ("bare Litestar handler", bare)):
+        share = phase.cpu
+        table.add_row(
+            name,
+            phase.cpu_ms(share.clients),
+            phase.cpu_ms(share.server),
+            phase.cpu_ms(share.database),
+            phase.cpu_ms(share.total),
+        )
+    console.print(table)
+    if bare.cpu.total is None or payments.cpu.database is None or not payments.requests:
+        return
+    budget = 5 * bare.cpu.total / bare.requests * 1000
+    outside = (payments.cpu.clients + payments.cpu.database) / payments.requests * 1000
+    console.print(
+        f"at 20% of the bare handler's requests/s a payment request may use {budget:.2f} ms "
+        f"of CPU in all; its clients and PostgreSQL alone use {outside:.2f} ms, leaving "
+        f"{budget - outside:.2f} ms for the service (it uses "
+        f"{payments.cpu.server / payments.requests * 1000:.2f} ms)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL (SQLAlchemy URL)")
@@ -344,9 +397,10 @@ def main() -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/health", service)
-        _run_phase("payments", base, key, 2, 1, 1.0)  # warm every worker's pools
+        server = [service.pid] + ([celery.pid] if celery is not None else [])
+        _run_phase("payments", base, key, 2, 1, 1.0, server)  # warm every worker's pools
         payments = _run_phase(
-            "payments", base, key, args.clients, args.client_processes, args.seconds
+            "payments", base, key, args.clients, args.client_processes, args.seconds, server
         )
     finally:
         _stop(service)
@@ -359,8 +413,11 @@ def main() -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base}/schema", bare_server)
-        _run_phase("bare", base, key, 2, 1, 1.0)
-        bare = _run_phase("bare", base, key, args.clients, args.client_processes, args.seconds)
+        server = [bare_server.pid]
+        _run_phase("bare", base, key, 2, 1, 1.0, server)
+        bare = _run_phase(
+            "bare", base, key, args.clients, args.client_processes, args.seconds, server
+        )
     finally:
         _stop(bare_server)
 
@@ -397,6 +454,7 @@ def main() -> int:
     console.print(
         f"payment p99 / bare p99 = {tail:.1f}x (target < 10x): {'met' if tail < 10 else 'MISSED'}"
     )
+    _print_cpu(payments, bare)
     if payments.errors or bare.errors:
         console.print(f"errors: payments {payments.errors}, bare {bare.errors}")
     for problem in problems:

@@ -56,6 +56,10 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     rate_limit_per_minute: int = 0
     """0 disables per-key rate limiting."""
+    transactions_per_worker: int = 3
+    """How many requests one server process runs against the database at once; the
+    rest wait their turn, first come first served. Near the cores a process can use:
+    more only makes each transaction (and the row locks it holds) wait for the CPU."""
     public_base_url: str = "http://127.0.0.1:8000"
     webhook_retry_base_seconds: float = 60.0
     """First retry delay of an outbound webhook; it doubles up to 12 hours, for 3 days."""
@@ -100,6 +104,7 @@ def load_settings() -> Settings:
         authorization_ttl_seconds=_env_int("AUTHORIZATION_TTL_SECONDS", 7 * 24 * 3600),
         idempotency_ttl_seconds=_env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 0),
+        transactions_per_worker=_env_int("TRANSACTIONS_PER_WORKER", 3),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "",
         webhook_retry_base_seconds=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "60") or 60),
         webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10") or 10),

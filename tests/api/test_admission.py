@@ -1,0 +1,68 @@
+"""Admission: one server process runs at most ``transactions_per_worker`` requests against
+the database at once; the others wait their turn and then complete.
+
+The unit of work's ``_run`` (the request's transaction) is wrapped to count how many run
+at the same time, and holds its slot a little longer than it needs, so that every
+request of the burst has arrived while the first ones still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from api.unit_of_work import UnitOfWorkMiddleware
+from tests.integrated_app import build_app, serving
+
+
+def _burst(service: Any, merchant: Any, monkeypatch: Any, limit: int) -> tuple[int, list[int]]:
+    """Send 8 requests at once to an app admitting ``limit``; (peak concurrency, statuses)."""
+    app = build_app(service, transactions_per_worker=limit)
+    running = peak = 0
+    original = UnitOfWorkMiddleware._run
+
+    async def counted(self: UnitOfWorkMiddleware, *args: Any, **kwargs: Any) -> Any:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await anyio.sleep(0.05)
+            return await original(self, *args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(UnitOfWorkMiddleware, "_run", counted)
+    headers = {"Authorization": f"Bearer {merchant.key}"}
+
+    async def send_all(url: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            responses = await asyncio.gather(
+                *(client.get("/v1/payment_intents", headers=headers) for _ in range(8))
+            )
+        return [response.status_code for response in responses]
+
+    with serving(app) as url:
+        statuses = asyncio.run(send_all(url))
+    return peak, statuses
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_no_more_transactions_run_at_once_than_admitted(
+    service: Any, merchant: Any, monkeypatch: Any, limit: int
+) -> None:
+    peak, statuses = _burst(service, merchant, monkeypatch, limit)
+    assert statuses == [200] * 8, "every waiting request is served in its turn"
+    assert peak == limit
+
+
+def test_the_limit_is_what_holds_the_burst_back(
+    service: Any, merchant: Any, monkeypatch: Any
+) -> None:
+    """With room for all eight, they do run together: the test above is not vacuous."""
+    peak, statuses = _burst(service, merchant, monkeypatch, 8)
+    assert statuses == [200] * 8
+    assert peak > 3
