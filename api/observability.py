@@ -122,7 +122,7 @@ async def observe_unrouted(message: Message, scope: Scope) -> None:
 
 @get(
     "/metrics",
-    opt={**roles(ADMIN), "media_types": (CONTENT_TYPE_LATEST,)},
+    opt={**roles(ADMIN), "admission": False, "media_types": (CONTENT_TYPE_LATEST,)},
     sync_to_thread=True,
     tags=["operations"],
     media_type=CONTENT_TYPE_LATEST,

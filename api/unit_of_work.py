@@ -6,8 +6,11 @@ For every authenticated route this middleware
    declare one typed model for both encodings, and sets aside ``expand[]``;
 2. authenticates the key, records the acting :class:`~api.auth.Principal` and takes a
    token from the key's rate-limit bucket (:mod:`api.rate_limit`; 429 when it is empty);
-3. claims the ``Idempotency-Key`` of a POST (or replays / refuses it);
-4. opens the request's session, runs the handler, and then commits the business change
+3. waits for one of the process's ``CORRIDOR_TRANSACTIONS_PER_WORKER`` admissions
+   (arrival order), so no more transactions run at once than the CPU can move along
+   (routes with ``opt={"admission": False}``, the probes, do not wait);
+4. claims the ``Idempotency-Key`` of a POST (or replays / refuses it);
+5. opens the request's session, runs the handler, and then commits the business change
    and the stored idempotent response together, or rolls both back.
 
 The response is held until the commit succeeds, so a client never sees a success that
@@ -288,7 +291,10 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             message = "Idempotency-Key must be 1 to 255 characters."
             await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
             return
-        async with self.admission:
+        if opt.get("admission", True):
+            async with self.admission:
+                response = await self._claim_and_run(scope, body, params, principal, key, next_app)
+        else:  # /health and /metrics: probes must not queue behind payments
             response = await self._claim_and_run(scope, body, params, principal, key, next_app)
         await response.send_to(send)
 

@@ -11,7 +11,13 @@ from api.auth import PUBLIC
 from core.database import get_database
 
 
-@get("/health", opt=PUBLIC, sync_to_thread=True, include_in_schema=True, tags=["operations"])
+@get(
+    "/health",
+    opt={**PUBLIC, "admission": False},
+    sync_to_thread=True,
+    include_in_schema=True,
+    tags=["operations"],
+)
 def health() -> Response[dict[str, Any]]:
     try:
         with get_database().transaction(write=False) as session:

@@ -66,3 +66,38 @@ def test_the_limit_is_what_holds_the_burst_back(
     peak, statuses = _burst(service, merchant, monkeypatch, 8)
     assert statuses == [200] * 8
     assert peak > 3
+
+
+def test_probes_do_not_queue_behind_transactions(
+    service: Any, merchant: Any, monkeypatch: Any
+) -> None:
+    """/health answers while every admission is taken and requests wait for one."""
+    app = build_app(service, transactions_per_worker=1)
+    finished: list[str] = []
+    original = UnitOfWorkMiddleware._run
+
+    async def slow(self: UnitOfWorkMiddleware, scope: Any, *args: Any, **kwargs: Any) -> Any:
+        if scope["path"] != "/health":
+            await anyio.sleep(0.2)
+        return await original(self, scope, *args, **kwargs)
+
+    monkeypatch.setattr(UnitOfWorkMiddleware, "_run", slow)
+    headers = {"Authorization": f"Bearer {merchant.key}"}
+
+    async def send_all(url: str) -> tuple[int, list[int]]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+            async def get(path: str, with_headers: dict[str, str]) -> int:
+                response = await client.get(path, headers=with_headers)
+                finished.append(path)
+                return response.status_code
+
+            queued = [asyncio.create_task(get("/v1/payment_intents", headers)) for _ in range(4)]
+            await asyncio.sleep(0.05)  # the first holds the one admission, three wait
+            health = await get("/health", {})
+            return health, list(await asyncio.gather(*queued))
+
+    with serving(app) as url:
+        health, statuses = asyncio.run(send_all(url))
+    assert health == 200 and statuses == [200] * 4
+    assert "/health" in finished[:2], f"/health waited its turn: {finished}"
