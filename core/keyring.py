@@ -16,6 +16,7 @@ key id, fails to open instead of revealing the wrong secret.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -100,8 +101,8 @@ class Keyring:
     def from_settings(cls, settings: Settings) -> Keyring:
         """Configured keys, or the embedded default's generated key file."""
         if settings.vault_keys:
-            return cls.parse(settings.vault_keys)
-        return cls.parse(load_or_create_text(settings.data_dir / VAULT_KEY_FILE, new_key_spec()))
+            return _parsed(settings.vault_keys)
+        return _parsed(load_or_create_text(settings.data_dir / VAULT_KEY_FILE, new_key_spec()))
 
     def seal(self, plaintext: bytes, binding: bytes) -> Sealed:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -117,6 +118,13 @@ class Keyring:
             return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(binding, sealed.kid))
         except InvalidTag as exc:
             raise SealError("ciphertext failed authentication") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(spec: str) -> Keyring:
+    """One keyring per spec: every seal and reveal asks for the keyring, and it never
+    changes (a rotated key file or setting is a new spec, so a new keyring)."""
+    return Keyring.parse(spec)
 
 
 def _aad(binding: bytes, kid: str) -> bytes:
