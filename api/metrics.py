@@ -57,6 +57,16 @@ HTTP_LATENCY = Histogram(
 HTTP_IN_FLIGHT = Gauge(
     "corridor_http_requests_in_flight", "Requests being served now.", multiprocess_mode="livesum"
 )
+ADMISSION_WAITING = Gauge(
+    "corridor_admission_waiting",
+    "Requests waiting for one of their process's CORRIDOR_TRANSACTIONS_PER_WORKER admissions.",
+    multiprocess_mode="livesum",
+)
+ADMISSION_WAIT = Histogram(
+    "corridor_admission_wait_seconds",
+    "Time a request waited for an admission before its transaction began.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 PAYMENT_OUTCOMES = Counter(
     "corridor_payment_outcomes",
     "PaymentIntent state changes committed (payment_intent.* events), by outcome, "

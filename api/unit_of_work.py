@@ -24,6 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -35,7 +38,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.orm import Session
 
-from api import forms, idempotency, rate_limit
+from api import forms, idempotency, metrics, rate_limit
 from api.auth import Principal, authenticate_request, is_public, remembered_principal
 from api.errors import ApiError, Conflict, IdempotencyError, InvalidRequest
 from core.database import Database, is_retryable
@@ -292,11 +295,26 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
             return
         if opt.get("admission", True):
-            async with self.admission:
+            async with self._admitted():
                 response = await self._claim_and_run(scope, body, params, principal, key, next_app)
         else:  # /health and /metrics: probes must not queue behind payments
             response = await self._claim_and_run(scope, body, params, principal, key, next_app)
         await response.send_to(send)
+
+    @asynccontextmanager
+    async def _admitted(self) -> AsyncIterator[None]:
+        """Hold one of this process's admissions, counting the wait for it."""
+        started = time.perf_counter()
+        metrics.ADMISSION_WAITING.inc()
+        try:
+            await self.admission.acquire()
+        finally:
+            metrics.ADMISSION_WAITING.dec()
+        metrics.ADMISSION_WAIT.observe(time.perf_counter() - started)
+        try:
+            yield
+        finally:
+            self.admission.release()
 
     async def _claim_and_run(
         self,

@@ -14,9 +14,14 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from api.unit_of_work import UnitOfWorkMiddleware
 from tests.integrated_app import build_app, serving
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def _burst(service: Any, merchant: Any, monkeypatch: Any, limit: int) -> tuple[int, list[int]]:
@@ -54,9 +59,17 @@ def _burst(service: Any, merchant: Any, monkeypatch: Any, limit: int) -> tuple[i
 def test_no_more_transactions_run_at_once_than_admitted(
     service: Any, merchant: Any, monkeypatch: Any, limit: int
 ) -> None:
+    waits_before = _sample("corridor_admission_wait_seconds_count")
+    slow_before = _sample("corridor_admission_wait_seconds_bucket", le="0.025")
     peak, statuses = _burst(service, merchant, monkeypatch, limit)
     assert statuses == [200] * 8, "every waiting request is served in its turn"
     assert peak == limit
+    assert _sample("corridor_admission_wait_seconds_count") == waits_before + 8
+    # Each admitted request holds its admission for at least 50 ms, so with 8 arriving
+    # together at least 8 - limit of them waited longer than 25 ms.
+    waited_long = 8 - (_sample("corridor_admission_wait_seconds_bucket", le="0.025") - slow_before)
+    assert waited_long >= 8 - limit
+    assert _sample("corridor_admission_waiting") == 0, "nobody is left counted as waiting"
 
 
 def test_the_limit_is_what_holds_the_burst_back(
