@@ -26,7 +26,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -294,10 +294,9 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             message = "Idempotency-Key must be 1 to 255 characters."
             await error(InvalidRequest(message, param="Idempotency-Key")).send_to(send)
             return
-        if opt.get("admission", True):
-            async with self._admitted():
-                response = await self._claim_and_run(scope, body, params, principal, key, next_app)
-        else:  # /health and /metrics: probes must not queue behind payments
+        # /health and /metrics (admission=False): probes must not queue behind payments.
+        admitted = self._admitted() if opt.get("admission", True) else nullcontext()
+        async with admitted:
             response = await self._claim_and_run(scope, body, params, principal, key, next_app)
         await response.send_to(send)
 

@@ -39,11 +39,11 @@ def _tree(roots: Iterable[int]) -> list[psutil.Process]:
 
 
 def _database_backends() -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["name"]):
-        if (process.info.get("name") or "").startswith("postgres"):
-            found.append(process)
-    return found
+    return [
+        process
+        for process in psutil.process_iter(["name"])
+        if (process.info.get("name") or "").startswith("postgres")
+    ]
 
 
 @dataclass(frozen=True)
